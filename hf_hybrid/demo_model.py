@@ -1,0 +1,125 @@
+"""Build a small randomly initialised BERT encoder with a WordPiece tokenizer trained on given texts.
+
+Why this exists: the quickstart, the demo Space and the test-suite must run offline in seconds, so
+they cannot download a pretrained checkpoint. A random-init BERT whose tokenizer was trained on the
+very texts it will see gives a model that loads through every path a real one does
+(``AutoModel``, ``AutoTokenizer``, ``SentenceTransformer``, :class:`hf_hybrid.model.DualEncoder`)
+and that training can visibly improve. Its embeddings are meaningless before training: the README
+written next to it says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+SPECIAL_TOKENS = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+
+# A handful of multilingual sentences so that the builder works with no texts at all (tests that only
+# need "some encoder"). Kept short: the tokenizer trains in milliseconds.
+DEFAULT_TEXTS = [
+    "What is the capital of France?",
+    "Paris is the capital and largest city of France.",
+    "Wie hoch ist der Eiffelturm?",
+    "Der Eiffelturm ist 330 Meter hoch.",
+    "¿Cuándo se fundó la universidad?",
+    "La universidad se fundó en 1088.",
+    "Кто написал эту книгу?",
+    "Эту книгу написал Лев Толстой.",
+    "这座桥有多长？",
+    "这座桥长两公里。",
+    "ما هي عاصمة مصر؟",
+    "القاهرة هي عاصمة مصر.",
+    "यह नदी कितनी लंबी है?",
+    "Sông này dài bao nhiêu?",
+    "Bu köprü ne zaman yapıldı?",
+    "Ποια είναι η πρωτεύουσα της Ελλάδας;",
+    "ประเทศไทยมีกี่จังหวัด",
+    "Which river flows through the city?",
+]
+
+
+def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 1000, lowercase: bool = True):
+    """Train a WordPiece vocabulary on ``texts`` and wrap it as a transformers ``BertTokenizer``.
+
+    ``BertTokenizer`` in transformers 5 is the fast, ``tokenizers``-backed class (``BertTokenizerFast``
+    is an alias), so it saves a ``tokenizer.json`` that ``AutoTokenizer`` and sentence-transformers
+    load without this package.
+    """
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from transformers import BertTokenizer
+
+    texts = [t for t in texts if isinstance(t, str) and t.strip()]
+    if not texts:
+        raise ValueError("train_wordpiece_tokenizer needs at least one non-empty text to learn a vocabulary from")
+    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    tok.normalizer = normalizers.BertNormalizer(
+        clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase
+    )
+    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
+    tok.train_from_iterator(texts, trainer=trainer)
+    vocab = tok.get_vocab()
+    return BertTokenizer(vocab=vocab, do_lower_case=lowercase, strip_accents=False, tokenize_chinese_chars=True)
+
+
+def build_demo_encoder(
+    out_dir: str | os.PathLike,
+    texts: Iterable[str] | None = None,
+    *,
+    vocab_size: int = 2000,
+    hidden_size: int = 128,
+    num_layers: int = 2,
+    num_heads: int | None = None,
+    intermediate_size: int | None = None,
+    max_position_embeddings: int = 512,
+    seed: int = 0,
+) -> Path:
+    """Save a random-init ``BertModel`` plus a tokenizer trained on ``texts`` to ``out_dir``.
+
+    The directory is a plain Hugging Face encoder (``config.json``, ``model.safetensors``,
+    ``tokenizer.json``...) with a ``README.md`` stating "demo model, random init" so that nobody
+    mistakes it for a pretrained checkpoint. Deterministic for a given ``seed`` and ``texts``.
+
+    Returns the output directory as a ``Path``.
+    """
+    import torch
+    from transformers import BertConfig, BertModel
+
+    texts = list(texts) if texts is not None else list(DEFAULT_TEXTS)
+    tokenizer = train_wordpiece_tokenizer(texts, vocab_size=vocab_size)
+    if num_heads is None:
+        num_heads = max(1, hidden_size // 64) if hidden_size >= 64 else 2
+    if hidden_size % num_heads:
+        raise ValueError(f"hidden_size={hidden_size} must be divisible by num_heads={num_heads}")
+    config = BertConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=hidden_size,
+        num_hidden_layers=num_layers,
+        num_attention_heads=num_heads,
+        intermediate_size=intermediate_size or 4 * hidden_size,
+        max_position_embeddings=max_position_embeddings,
+        pad_token_id=tokenizer.pad_token_id,
+    )
+    torch.manual_seed(seed)
+    # Keep the (unused) pooler so that AutoModel and sentence-transformers load the checkpoint without a
+    # "missing weights" report.
+    model = BertModel(config)
+    model.eval()
+    tokenizer.model_max_length = max_position_embeddings
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    (out / "README.md").write_text(
+        "---\nlibrary_name: transformers\ntags:\n- hf-hybrid\n- demo\n---\n\n"
+        "# hf-hybrid demo encoder\n\n"
+        "demo model, random init: a "
+        f"{num_layers}-layer BERT (hidden {hidden_size}) with random weights and a WordPiece tokenizer "
+        f"(vocabulary {len(tokenizer)}) trained on {len(texts)} texts. Its embeddings mean nothing until it is "
+        "trained; it exists so that examples and tests run offline.\n",
+        encoding="utf-8",
+    )
+    return out
