@@ -1,0 +1,114 @@
+"""Tests for hf_hybrid/trainer.py: collator, batch kinds, atomic checkpoints, exact resume."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+from hf_hybrid.arguments import HybridTrainingArguments
+from hf_hybrid.data import RetrievalPool, load_lareqa, split_by_article
+from hf_hybrid.loss import InfoNCELoss
+from hf_hybrid.model import DualEncoder
+from hf_hybrid.trainer import PairCollator, DualEncoderTrainer, batch_kind
+from tiny import make_tiny_encoder
+
+
+@pytest.fixture(scope="module")
+def data(xquad_sample):
+    ds = load_lareqa(xquad_sample, languages=["en", "de", "zh"])
+    return split_by_article(ds, test_size=3, seed=0)
+
+
+@pytest.fixture(scope="module")
+def encoder_dir(tmp_path_factory, data):
+    train, _ = data
+    return make_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny", list(train["query"]) + list(train["positive"]))
+
+
+def _trainer(encoder_dir, train, out, max_steps=6, save_steps=3, pool=None, **kw):
+    model = DualEncoder.from_pretrained(str(encoder_dir), query_max_length=24, passage_max_length=32)
+    args = HybridTrainingArguments(
+        output_dir=str(out), per_device_train_batch_size=8, max_steps=max_steps, learning_rate=1e-3,
+        save_strategy="steps", save_steps=save_steps, logging_steps=1, report_to=[], seed=7,
+        use_cpu=True, disable_tqdm=True, **kw)
+    return DualEncoderTrainer(model=model, args=args, train_dataset=train, eval_pool=pool,
+                              sampler_kwargs={"strategy": "hybrid", "alpha": 0.5}, loss=InfoNCELoss(0.05))
+
+
+def _weights(trainer):
+    return {k: v.detach().clone() for k, v in trainer.model.state_dict().items()}
+
+
+def test_batch_kind():
+    assert batch_kind(["en", "en"], ["en", "en"]) == "mono"
+    assert batch_kind(["en", "de"], ["en", "de"]) == "x-x"
+    assert batch_kind(["en", "de"], ["de", "de"]) == "cross"
+
+
+def test_collator_pads_queries_and_passages_separately(encoder_dir):
+    model = DualEncoder.from_pretrained(str(encoder_dir), query_prompt="query: ", passage_prompt="passage: ")
+    batch = PairCollator(model)([
+        {"query": "who", "positive": "a much longer passage with many words in it", "negatives": ["neg one"],
+         "query_lang": "en", "passage_lang": "de"},
+        {"query": "what is it", "positive": "short", "query_lang": "en", "passage_lang": "de"}])
+    q, p = batch["query"]["input_ids"], batch["passage"]["input_ids"]
+    assert q.shape[0] == p.shape[0] == 2 and q.shape[1] < p.shape[1]
+    assert batch["negatives"]["input_ids"].shape[0] == 1
+    assert batch["query_langs"] == ["en", "en"] and batch["passage_langs"] == ["de", "de"]
+    pad = model.tokenizer.pad_token_id
+    assert (batch["query"]["attention_mask"].sum(1) == (q != pad).sum(1)).all()
+
+
+def test_resume_gives_identical_weights(tmp_path, encoder_dir, data):
+    train, _ = data
+    straight = _trainer(encoder_dir, train, tmp_path / "a")
+    straight.train()
+    ckpt = tmp_path / "a" / "checkpoint-3"
+    assert ckpt.is_dir() and (ckpt / "sampler_state.json").is_file()
+    assert not list((tmp_path / "a").glob(".staging-*"))
+    resumed = _trainer(encoder_dir, train, tmp_path / "b")
+    resumed.train(resume_from_checkpoint=str(ckpt))
+    a, b = _weights(straight), _weights(resumed)
+    assert a.keys() == b.keys()
+    for k in a:
+        torch.testing.assert_close(a[k], b[k], atol=1e-6, rtol=0, msg=k)
+    # and training did change the weights
+    init = DualEncoder.from_pretrained(str(encoder_dir)).state_dict()
+    assert any(not torch.equal(init[k], a[k]) for k in a if k in init)
+    assert sum(straight.batch_kinds.values()) == 6
+
+
+def test_checkpoint_loads_in_sentence_transformers(tmp_path, encoder_dir, data):
+    from sentence_transformers import SentenceTransformer
+
+    train, test = data
+    trainer = _trainer(encoder_dir, train, tmp_path / "run", max_steps=2, save_steps=2,
+                       pool=RetrievalPool.from_pairs(test))
+    trainer.train()
+    metrics = trainer.evaluate()
+    assert 0.0 < metrics["eval_pool_map"] <= 1.0
+    trainer.save_model(str(tmp_path / "final"))
+    texts = ["Wer?", "Who won the game?"]
+    ours = DualEncoder.from_pretrained(str(tmp_path / "final")).encode_queries(texts)
+    theirs = SentenceTransformer(str(tmp_path / "final"), device="cpu").encode_query(texts)
+    assert abs(ours - theirs).max() < 1e-5
+    assert (tmp_path / "final" / "hf_hybrid_training.json").is_file()
+
+
+def test_crash_during_checkpoint_leaves_no_complete_looking_folder(tmp_path, encoder_dir, data, monkeypatch):
+    train, _ = data
+    trainer = _trainer(encoder_dir, train, tmp_path / "run", max_steps=2, save_steps=2)
+
+    def boom(*a, **k):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(trainer, "_save_optimizer_and_scheduler", boom)
+    with pytest.raises(RuntimeError, match="disk full"):
+        trainer.train()
+    assert not (tmp_path / "run" / "checkpoint-2").exists()
+    from transformers.trainer_utils import get_last_checkpoint
+
+    assert get_last_checkpoint(str(tmp_path / "run")) is None
