@@ -94,7 +94,8 @@ def main() -> None:
     t_data = time.perf_counter() - t0
     nq, nc = len(qg), len(cg)
     print(f"machine: {platform.machine()} {platform.processor() or ''} | os.cpu_count()={os.cpu_count()} | "
-          f"python {platform.python_version()} | numpy {np.__version__}")
+          f"python {platform.python_version()} | numpy {np.__version__} | "
+          f"load average {os.getloadavg()[0]:.1f} (other processes share the cores: compare the ratio)")
     print(f"settings: {len(LANGS)} langs, {nq} queries, {nc} candidates, dim {args.dim}, float32, "
           f"seed {args.seed}, data built in {t_data:.1f} s")
 

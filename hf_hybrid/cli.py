@@ -87,8 +87,7 @@ def build_model(model_args: ModelArguments, training_args: HybridTrainingArgumen
 
         apply_lora(model, r=model_args.lora_r, alpha=model_args.lora_alpha, dropout=model_args.lora_dropout,
                    target_modules=model_args.lora_target_modules)
-    if training_args.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=training_args.gradient_checkpointing_kwargs)
+    # gradient_checkpointing=True reaches the encoder through Trainer -> activation_checkpointing_enable.
     return model, name
 
 
@@ -123,8 +122,9 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
     sampler_kwargs = {
         "strategy": training_args.strategy, "alpha": training_args.alpha,
         "alpha_schedule": training_args.alpha_schedule, "language_weights": training_args.language_weights,
-        "language_temperature": training_args.language_temperature,
     }
+    if training_args.language_weights == "temperature":
+        sampler_kwargs["temperature"] = training_args.language_temperature
     if training_args.alpha_end is not None:
         sampler_kwargs["alpha_end"] = training_args.alpha_end
     config = {

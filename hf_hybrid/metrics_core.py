@@ -32,7 +32,6 @@ Conventions (design.md section 3):
 
 from __future__ import annotations
 
-import math
 from typing import Any, Iterable, Sequence
 
 import numpy as np
@@ -150,10 +149,13 @@ def _count_gt_eq(block: np.ndarray, thr: np.ndarray, budget: int) -> tuple[np.nd
 
 
 def _block_sums(mask: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
-    """Row sums of ``mask`` over column blocks ``[starts[y], ends[y])`` (empty blocks give 0)."""
-    cs = np.zeros((mask.shape[0], mask.shape[1] + 1), dtype=np.int64)
-    np.cumsum(mask, axis=1, out=cs[:, 1:])
-    return cs[:, ends] - cs[:, starts]
+    """Row sums of boolean ``mask`` over column blocks ``[starts[y], ends[y])`` (empty blocks give 0)."""
+    out = np.zeros((mask.shape[0], len(starts)), dtype=np.int64)
+    as_bytes = mask.view(np.uint8)
+    for y, (s, e) in enumerate(zip(starts, ends)):
+        if e > s:
+            out[:, y] = np.add.reduce(as_bytes[:, s:e], axis=1, dtype=np.int32)
+    return out
 
 
 def compute_retrieval_metrics(
@@ -279,9 +281,11 @@ def compute_retrieval_metrics(
         if hasattr(scores, "detach"):  # torch tensor without importing torch
             scores = scores.detach().cpu().numpy()
         if not hasattr(scores, "shape"):
+            lengths = sorted({len(row) for row in scores}) if len(scores) and hasattr(scores[0], "__len__") else []
+            if len(lengths) > 1:
+                raise ValueError(f"scores rows have different lengths {lengths[:5]}; every row needs one score "
+                                 "per candidate.")
             scores = np.asarray(scores)
-            if scores.dtype == object:
-                raise ValueError("scores rows have different lengths; every row needs one score per candidate.")
         shape = tuple(scores.shape)
         if len(shape) != 2:
             raise ValueError(f"scores must be 2-D (queries x candidates), got shape {shape}.")

@@ -105,6 +105,9 @@ class DualEncoderTrainer(Trainer):
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("data_collator", PairCollator(model))
+        if eval_pool is not None and kwargs.get("eval_dataset") is None:
+            # Trainer refuses eval_strategy != "no" without an eval_dataset; the pool is ours.
+            kwargs["eval_dataset"] = eval_pool
         super().__init__(model=model, args=args, train_dataset=train_dataset, **kwargs)
         self.sampler_kwargs = dict(sampler_kwargs or {})
         self.loss_fn = loss if loss is not None else InfoNCELoss()
@@ -144,7 +147,7 @@ class DualEncoderTrainer(Trainer):
             batch_sampler=sampler,
             collate_fn=self.data_collator,
             num_workers=self.args.dataloader_num_workers,
-            pin_memory=self.args.dataloader_pin_memory,
+            pin_memory=self.args.dataloader_pin_memory and torch.cuda.is_available(),
             persistent_workers=self.args.dataloader_persistent_workers and self.args.dataloader_num_workers > 0,
         )
         return self.accelerator.prepare(loader)
@@ -242,6 +245,8 @@ class DualEncoderTrainer(Trainer):
                 shutil.rmtree(final)
             os.replace(os.path.join(staging, name), final)
             shutil.rmtree(staging, ignore_errors=True)
+            if self.args.push_to_hub:
+                self._push_from_checkpoint(final)
             if self.state.best_global_step:
                 best = os.path.join(run_dir, f"{PREFIX_CHECKPOINT_DIR}-{self.state.best_global_step}")
                 if os.path.isdir(best):
@@ -249,6 +254,37 @@ class DualEncoderTrainer(Trainer):
             rotate_checkpoints(output_dir=run_dir, save_total_limit=self.args.save_total_limit,
                                best_model_checkpoint=self.state.best_model_checkpoint, use_mtime=True)
         self.accelerator.wait_for_everyone()
+
+    # ------------------------------------------------------------------ Hub
+
+    def _push_from_checkpoint(self, checkpoint_folder: str) -> None:
+        if os.path.basename(os.path.dirname(checkpoint_folder)).startswith(".staging-"):
+            return  # called by the Trainer from inside the staging folder: pushed after the rename instead
+        from .hub import trainer_push
+
+        trainer_push(self, checkpoint_folder, blocking=False)
+
+    def create_model_card(self, **kwargs: Any) -> None:
+        """Our card (model-index with pool/mono/cross mAP and MaxRD), not the Trainer's generic one."""
+        from .hub import write_model_card
+
+        write_model_card(self.args.output_dir, training_config=self.training_config or None,
+                         results=getattr(self, "last_eval_result", None), repo_id=self.hub_model_id)
+
+    def push_to_hub(self, commit_message: str | None = "End of training", blocking: bool = True,
+                    token: str | None = None, revision: str | None = None, private: bool | None = None,
+                    **kwargs: Any):
+        """Save, write our card and push the output folder in one commit (weights never land without a card)."""
+        from .hub import trainer_push
+
+        if self.hub_model_id is None:
+            self.init_hf_repo(token=token, private=private)
+        self.save_model(_internal_call=True)
+        if not self.is_world_process_zero():
+            return None
+        self._finish_current_push()
+        return trainer_push(self, None, commit_message=commit_message, blocking=blocking, token=token,
+                            revision=revision)
 
     def _sampler_state(self) -> dict[str, Any]:
         state = dict(self._sampler.state_dict()) if self._sampler is not None else {}

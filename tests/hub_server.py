@@ -323,12 +323,13 @@ class _Handler(BaseHTTPRequestHandler):
             ns = payload.get("organization") or USER
             repo_id = f"{ns}/{payload['name']}"
             if parts[1:] == ["create"]:
-                if (repo_type, repo_id) in srv.repos:
-                    raise _HubError(409, "You already created this model repo")
+                url = f"{srv.base_url}/{_URL_PREFIX[repo_type]}{repo_id}"
+                if (repo_type, repo_id) in srv.repos:  # the Hub names the existing repo in its 409
+                    return self._json(409, {"error": "You already created this model repo", "url": url},
+                                      {"X-Error-Message": "You already created this model repo"})
                 private = payload.get("private") or payload.get("visibility") == "private"
                 srv._create_repo(repo_type, repo_id, bool(private), payload.get("sdk"))
-                return self._json(200, {"url": f"{srv.base_url}/{_URL_PREFIX[repo_type]}{repo_id}",
-                                        "name": repo_id})
+                return self._json(200, {"url": url, "name": repo_id})
             if parts[1:] == ["delete"]:
                 if srv.repos.pop((repo_type, repo_id), None) is None:
                     raise _HubError(404, "Repository not found", "RepoNotFound")
@@ -545,3 +546,35 @@ class _Handler(BaseHTTPRequestHandler):
             headers["Content-Range"] = f"bytes {start}-{end}/{len(data)}"
             data, status = data[start:end + 1], 206
         self._send(status, data, headers, content_type="application/octet-stream", head=method == "HEAD")
+
+
+_SESSION: tuple[HubServer, str] | None = None
+
+
+def ensure_session_server() -> tuple[HubServer, str]:
+    """Start the process-wide server once and point the HF clients at it (idempotent).
+
+    Must run before ``huggingface_hub``/``transformers``/``evaluate`` are imported, since they read
+    ``HF_ENDPOINT`` (and ``HF_HOME``, ``HF_HUB_OFFLINE``) at import: ``tests/conftest.py`` calls it at import
+    time. The HF cache goes to a fresh temporary folder so that tests never read or write ``~/.cache``.
+    """
+    global _SESSION
+    if _SESSION is None:
+        import atexit
+        import os
+        import shutil
+        import tempfile
+
+        server, url = start_server()
+        home = tempfile.mkdtemp(prefix="hf-hybrid-test-hf-home-")
+        atexit.register(shutil.rmtree, home, ignore_errors=True)
+        atexit.register(server.shutdown)
+        os.environ["HF_ENDPOINT"] = url
+        os.environ["HF_HOME"] = home
+        for var in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN", "HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE",
+                    "HF_DATASETS_OFFLINE", "HF_EVALUATE_OFFLINE", "HF_HUB_CACHE", "HUGGINGFACE_HUB_CACHE"):
+            os.environ.pop(var, None)
+        os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+        os.environ.setdefault("HF_UPDATE_DOWNLOAD_COUNTS", "0")
+        _SESSION = (server, url)
+    return _SESSION

@@ -1,0 +1,281 @@
+"""Training throughput: hf_hybrid's ``DualEncoderTrainer`` vs sentence-transformers' ``SentenceTransformerTrainer``
+with ``MultipleNegativesRankingLoss``, on the same model, pairs, batch size, max length, steps and seed.
+
+Run (from the repository root; builds nothing, needs the converted e5-small, see benchmarks/README.md)::
+
+    python benchmarks/train_throughput.py --model benchmarks/.cache/e5-small
+
+What is identical in both runs:
+
+* weights: the same multilingual-e5-small directory, fp32, full fine-tuning, AdamW, lr 2e-5, no warm-up;
+* pairs *and their order*: the first ``steps x batch`` (query, answer sentence) pairs that hf_hybrid's
+  ``HybridBatchSampler`` draws with ``strategy="x-x"`` (monolingual pairs, languages mixed) from XQuAD-R
+  (all 11 languages; the bundled sample when ../shared/data is absent). hf_hybrid's trainer draws them
+  itself; sentence-transformers gets them as an ordered dataset with a sequential batch sampler. Both
+  collators are wrapped to hash the text pairs they receive, and the script checks the two hashes match;
+* prompts ``query: `` / ``passage: `` (prepended to the text for ST), the same max length for queries and
+  passages (ST has one ``max_seq_length``), temperature 0.05 = MNRL scale 20, no hard negatives;
+* torch threads, no evaluation, no saving, no logging integrations, no dataloader workers.
+
+Each trainer runs in its own subprocess (so peak RSS is its own), alternating hf_hybrid / ST ``--repeats``
+times so that load from other processes on a shared machine hits both alike. Examples/s (pairs per
+second) is measured from the end of step ``--warmup`` to the end of the last step; the median over repeats
+and the ratio per adjacent pair are reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import (DEFAULT_MODEL, machine_info, machine_markdown, peak_rss_mib, print_header,  # noqa: E402
+                     quiet_env, require_data, require_model, write_results)
+
+quiet_env()
+
+
+# ----------------------------------------------------------------------------------------------- data
+
+def load_training_data(data_dir: str | None):
+    from hf_hybrid.data import bundled_sample_path, load_lareqa
+
+    path = require_data("xquad-r", data_dir)
+    source = str(path) if path is not None else str(bundled_sample_path())
+    return load_lareqa(source), source
+
+
+def ordered_pairs(dataset, batch_size: int, steps: int, seed: int) -> list[tuple[str, str]]:
+    """The (query, positive) pairs of the first ``steps`` x-x batches, in training order."""
+    from hf_hybrid.sampler import HybridBatchSampler
+
+    sampler = HybridBatchSampler(dataset, batch_size=batch_size, strategy="x-x", seed=seed, num_replicas=1, rank=0)
+    sampler.set_epoch(0)
+    pairs: list[tuple[str, str]] = []
+    queries, positives = dataset["query"], dataset["positive"]
+    it = iter(sampler)
+    while len(pairs) < steps * batch_size:
+        try:
+            batch = next(it)
+        except StopIteration:  # more steps than one epoch: continue with the next epoch, as the Trainer does
+            sampler.set_epoch(sampler.epoch + 1)
+            it = iter(sampler)
+            continue
+        pairs += [(queries[q], positives[p]) for q, p in batch]
+    return pairs
+
+
+class _Recorder:
+    """Wraps a collator and hashes the text pairs it sees: proof that both trainers saw the same batches."""
+
+    def __init__(self, inner, query_key: str, passage_key: str, strip: tuple[str, str] = ("", "")):
+        self.inner, self.qk, self.pk, self.strip = inner, query_key, passage_key, strip
+        self.hash = hashlib.sha256()
+        self.n = 0
+
+    def __call__(self, features):
+        for f in features:
+            q, p = f[self.qk], f[self.pk]
+            q, p = q[len(self.strip[0]):], p[len(self.strip[1]):]
+            self.hash.update(json.dumps([q, p], ensure_ascii=False).encode())
+        self.n += len(features)
+        return self.inner(features)
+
+
+class _StepTimer:
+    """Trainer callback: wall time at the end of every optimiser step."""
+
+    def __init__(self):
+        from transformers import TrainerCallback
+
+        outer = self
+
+        class CB(TrainerCallback):
+            def on_step_end(self, args, state, control, **kwargs):
+                outer.times.append(time.perf_counter())
+
+        self.times: list[float] = []
+        self.callback = CB()
+
+
+# ----------------------------------------------------------------------------------------------- workers
+
+def _common_args(a, out_dir: str) -> dict:
+    return dict(output_dir=out_dir, per_device_train_batch_size=a.batch_size, max_steps=a.steps,
+                learning_rate=a.lr, warmup_steps=0, weight_decay=0.0, seed=a.seed, data_seed=a.seed,
+                save_strategy="no", eval_strategy="no", logging_strategy="no", report_to="none",
+                disable_tqdm=True, dataloader_num_workers=0, use_cpu=True)
+
+
+def worker_hf(a, pairs_hash_expected: str | None) -> dict:
+    from hf_hybrid.arguments import HybridTrainingArguments
+    from hf_hybrid.loss import InfoNCELoss
+    from hf_hybrid.model import DualEncoder
+    from hf_hybrid.trainer import DualEncoderTrainer
+
+    dataset, _ = load_training_data(a.data)
+    model = DualEncoder.from_pretrained(a.model, query_prompt="query: ", passage_prompt="passage: ",
+                                        query_max_length=a.max_length, passage_max_length=a.max_length)
+    with tempfile.TemporaryDirectory() as tmp:
+        args = HybridTrainingArguments(**_common_args(a, tmp), strategy="x-x")
+        timer = _StepTimer()
+        trainer = DualEncoderTrainer(model, args, train_dataset=dataset, sampler_kwargs={"strategy": "x-x"},
+                                     loss=InfoNCELoss(temperature=0.05), callbacks=[timer.callback])
+        rec = _Recorder(trainer.data_collator, "query", "positive")
+        trainer.data_collator = rec
+        t0 = time.perf_counter()
+        out = trainer.train()
+        total = time.perf_counter() - t0
+    return _summarise("hf_hybrid DualEncoderTrainer", a, timer.times, total, rec, out.training_loss)
+
+
+def worker_st(a, pairs_file: str) -> dict:
+    import datasets
+    from sentence_transformers import SentenceTransformer, SentenceTransformerTrainer
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+    from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
+    from sentence_transformers.sentence_transformer.training_args import SentenceTransformerTrainingArguments
+    from torch.utils.data import SequentialSampler
+
+    pairs = json.loads(Path(pairs_file).read_text(encoding="utf-8"))
+    train = datasets.Dataset.from_dict({"anchor": ["query: " + q for q, _ in pairs],
+                                        "positive": ["passage: " + p for _, p in pairs]})
+    model = SentenceTransformer(a.model, device="cpu")
+    model.max_seq_length = a.max_length
+
+    def sequential(dataset, batch_size, drop_last, **_):  # same order as hf_hybrid's sampler produced them
+        return DefaultBatchSampler(SequentialSampler(dataset), batch_size=batch_size, drop_last=drop_last)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        args = SentenceTransformerTrainingArguments(**_common_args(a, tmp), batch_sampler=sequential)
+        timer = _StepTimer()
+        trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train,
+                                             loss=MultipleNegativesRankingLoss(model, scale=1 / 0.05),
+                                             callbacks=[timer.callback])
+        rec = _Recorder(trainer.data_collator, "anchor", "positive", strip=("query: ", "passage: "))
+        trainer.data_collator = rec
+        t0 = time.perf_counter()
+        out = trainer.train()
+        total = time.perf_counter() - t0
+    return _summarise("sentence-transformers SentenceTransformerTrainer + MNRL", a, timer.times, total, rec,
+                      out.training_loss)
+
+
+def _summarise(name, a, times, total, rec, loss) -> dict:
+    w = a.warmup
+    timed_steps = len(times) - w
+    span = times[-1] - times[w - 1] if w > 0 else None
+    return {"trainer": name, "steps": len(times), "timed_steps": timed_steps,
+            "examples_per_s": timed_steps * a.batch_size / span if span else None,
+            "train_wall_s": total, "examples_per_s_incl_warmup": len(times) * a.batch_size / total,
+            "peak_rss_mib": peak_rss_mib(), "pairs_seen": rec.n, "pairs_sha256": rec.hash.hexdigest(),
+            "training_loss": loss}
+
+
+# ----------------------------------------------------------------------------------------------- driver
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--model", default=str(DEFAULT_MODEL), help="converted multilingual-e5-small directory")
+    p.add_argument("--data", default=None, help="XQuAD-R directory (default ../shared/data/xquad-r, else the bundled sample)")
+    p.add_argument("--steps", type=int, default=20)
+    p.add_argument("--warmup", type=int, default=2, help="steps excluded from examples/s")
+    p.add_argument("--batch-size", type=int, default=32)
+    p.add_argument("--max-length", type=int, default=64, help="max tokens of queries and passages (both trainers)")
+    p.add_argument("--lr", type=float, default=2e-5)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
+    p.add_argument("--repeats", type=int, default=2, help="alternating runs per trainer")
+    p.add_argument("--name", default="train_throughput", help="results file stem under benchmarks/results/")
+    p.add_argument("--worker", choices=["hf", "st"], help=argparse.SUPPRESS)
+    p.add_argument("--pairs-file", help=argparse.SUPPRESS)
+    p.add_argument("--result-file", help=argparse.SUPPRESS)
+    a = p.parse_args()
+
+    if a.worker:
+        import torch
+
+        torch.set_num_threads(a.threads)
+        res = worker_hf(a, None) if a.worker == "hf" else worker_st(a, a.pairs_file)
+        Path(a.result_file).write_text(json.dumps(res))
+        return
+
+    require_model(a.model)
+    if a.warmup < 1 or a.steps <= a.warmup:
+        sys.exit("error: need --steps > --warmup >= 1")
+    import torch
+
+    torch.set_num_threads(a.threads)
+    dataset, source = load_training_data(a.data)
+    pairs = ordered_pairs(dataset, a.batch_size, a.steps, a.seed)
+    expected = hashlib.sha256()
+    for q, pos in pairs:
+        expected.update(json.dumps([q, pos], ensure_ascii=False).encode())
+    settings = {"model": str(Path(a.model).resolve().name), "data": source, "pairs": "x-x (monolingual, mixed languages)",
+                "steps": a.steps, "warmup_steps_excluded": a.warmup, "batch_size": a.batch_size,
+                "max_length": a.max_length, "precision": "fp32", "fine_tuning": "full", "optimizer": "AdamW",
+                "lr": a.lr, "seed": a.seed, "torch_threads": a.threads, "repeats": a.repeats}
+    machine = machine_info()
+    print_header("training throughput: DualEncoderTrainer vs SentenceTransformerTrainer + MNRL (CPU)", settings, machine)
+
+    runs: dict[str, list[dict]] = {"hf": [], "st": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        pairs_file = os.path.join(tmp, "pairs.json")
+        Path(pairs_file).write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
+        for rep in range(a.repeats):
+            order = ("hf", "st") if rep % 2 == 0 else ("st", "hf")  # alternate who goes first
+            for kind in order:
+                result_file = os.path.join(tmp, f"{kind}-{rep}.json")
+                cmd = [sys.executable, __file__, "--worker", kind, "--model", a.model, "--steps", str(a.steps),
+                       "--warmup", str(a.warmup), "--batch-size", str(a.batch_size), "--max-length", str(a.max_length),
+                       "--lr", str(a.lr), "--seed", str(a.seed), "--threads", str(a.threads),
+                       "--pairs-file", pairs_file, "--result-file", result_file]
+                if a.data:
+                    cmd += ["--data", a.data]
+                load0 = os.getloadavg()[0]
+                subprocess.run(cmd, check=True)
+                res = json.loads(Path(result_file).read_text())
+                res["loadavg_1min_before"] = round(load0, 2)
+                runs[kind].append(res)
+                print(f"  run {rep + 1} {kind}: {res['examples_per_s']:.2f} examples/s, peak RSS "
+                      f"{res['peak_rss_mib']:.0f} MiB, loss {res['training_loss']:.4f} (load {load0:.2f})", flush=True)
+
+    same = all(r["pairs_sha256"] == expected.hexdigest() for rs in runs.values() for r in rs)
+    if not same:
+        print("WARNING: the trainers did not see the same pairs; the comparison is not fair", file=sys.stderr)
+    med = {k: statistics.median(r["examples_per_s"] for r in rs) for k, rs in runs.items()}
+    rss = {k: max(r["peak_rss_mib"] for r in rs) for k, rs in runs.items()}
+    ratios = [h["examples_per_s"] / s["examples_per_s"] for h, s in zip(runs["hf"], runs["st"])]
+    ratio = med["hf"] / med["st"]
+    data = {"benchmark": "train_throughput", "machine": machine, "settings": settings, "same_pairs_verified": same,
+            "runs": runs, "median_examples_per_s": med, "peak_rss_mib": rss,
+            "ratio_hf_over_st": ratio, "ratio_per_repeat": ratios,
+            "rss_ratio_hf_over_st": rss["hf"] / rss["st"],
+            "gpu": "no GPU lent to this task: bf16 / tokens/s / MFU runs not done"}
+    md = [f"# Training throughput (CPU): hf_hybrid vs sentence-transformers", "",
+          f"Command: `python benchmarks/train_throughput.py --steps {a.steps} --batch-size {a.batch_size} "
+          f"--max-length {a.max_length} --repeats {a.repeats}`", "", "Machine:", machine_markdown(machine), "",
+          "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), "",
+          f"Same pairs in the same order verified by hash: {same}", "",
+          "| trainer | examples/s (median) | per run | peak RSS MiB | final loss |", "|---|---:|---|---:|---:|"]
+    for k, label in (("hf", "hf_hybrid DualEncoderTrainer + InfoNCE"), ("st", "ST SentenceTransformerTrainer + MNRL")):
+        per = ", ".join(f"{r['examples_per_s']:.2f}" for r in runs[k])
+        md.append(f"| {label} | {med[k]:.2f} | {per} | {rss[k]:.0f} | {runs[k][-1]['training_loss']:.4f} |")
+    md += ["", f"**Ratio hf_hybrid / ST: {ratio:.3f}** (per repeat: {', '.join(f'{x:.3f}' for x in ratios)}); "
+           f"peak RSS ratio {rss['hf'] / rss['st']:.3f}.", "",
+           "No GPU was lent to this task, so the bf16 / tokens/s / MFU runs on an XLM-R-base-sized encoder were not done."]
+    print("\n".join(md[-4:]))
+    j, m = write_results(a.name, data, "\n".join(md))
+    print(f"wrote {j} and {m}")
+
+
+if __name__ == "__main__":
+    main()

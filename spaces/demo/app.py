@@ -1,0 +1,296 @@
+"""hf-hybrid demo Space: multilingual search that shows language bias at a glance.
+
+Run locally from a checkout with ``python spaces/demo/app.py`` (no network needed). Tabs:
+
+* Search: top-k passages of a corpus in many languages, with the language make-up of the top-k;
+* Compare: two models on the same query, side by side (e.g. before and after hybrid training);
+* Evaluate: LAReQA mAP of a model on the bundled XQuAD-R sample, with the language-pair heatmap.
+
+Models come from ``$HF_HYBRID_DEMO_MODEL`` / ``$HF_HYBRID_DEMO_MODEL_B`` or the dropdowns (a local
+checkpoint directory or a Hub id); the default works offline (see ``demo_backend.default_models``).
+All work other than layout lives in ``demo_backend.py``.
+"""
+
+from __future__ import annotations
+
+import time
+
+_T_START = time.perf_counter()  # startup is timed from here, imports included
+
+import logging
+import os
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+# Before gradio is imported: no telemetry, no version check, nothing fetched at startup.
+os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+os.environ.setdefault("MPLBACKEND", "Agg")
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import gradio as gr  # noqa: E402
+import pandas as pd  # noqa: E402
+
+import demo_backend as backend  # noqa: E402
+from demo_backend import DemoEngine, DemoInputError  # noqa: E402
+
+logger = logging.getLogger("hf_hybrid.demo")
+
+EXAMPLES = [
+    "How many points did the Panthers defense surrender?",
+    "Wie viele Punkte gab die Verteidigung der Panthers ab?",
+    "黑豹队的防守丢了多少分？",
+    "ماذا غنت ليدي غاغا؟",
+    "Что пела Леди Гага?",
+]
+
+# Local fonts only: a theme with Google fonts would make every page load wait on fonts.googleapis.com,
+# which an offline machine (or a headless browser in CI) never reaches.
+THEME = gr.themes.Default(
+    font=[gr.themes.LocalFont("Source Sans Pro", weights=(400, 600)), "ui-sans-serif", "system-ui", "sans-serif"],
+    font_mono=[gr.themes.LocalFont("IBM Plex Mono", weights=(400, 600)), "ui-monospace", "monospace"],
+)
+CSS = """
+#status-search, #status-a, #status-b {min-height: 2em}
+.gradio-container {max-width: 1400px !important}
+"""
+TABLE_HEADERS = ["rank", "score", "language", "passage"]
+COLUMN_WIDTHS = ["8%", "10%", "11%", "71%"]
+HALF_COLUMN_WIDTHS = ["10%", "15%", "14%", "61%"]  # the half-width tables of Compare
+UNEXPECTED = "Something went wrong on the server while {what}; please try again. (The details are in the server log.)"
+
+
+def empty_table() -> pd.DataFrame:
+    return pd.DataFrame(columns=TABLE_HEADERS)
+
+
+def empty_chart() -> pd.DataFrame:
+    return pd.DataFrame({"language": pd.Series([], dtype=str), "count": pd.Series([], dtype=int)})
+
+
+def _warn(message: str) -> str:
+    return "\n".join(f"> ⚠️ {line}" if line else ">" for line in str(message).splitlines())
+
+
+def _resolve_corpus(pasted: str | None, upload: Any) -> backend.Corpus:
+    """Uploaded file, else pasted text, else the default corpus."""
+    path = upload if isinstance(upload, (str, os.PathLike)) else getattr(upload, "name", None) or (
+        upload.get("path") if isinstance(upload, dict) else None)
+    if path:
+        corpus = backend.read_corpus_file(path)
+        if pasted and pasted.strip():
+            corpus = backend.Corpus(corpus.texts, corpus.langs, corpus.name,
+                                    corpus.notices + ("Both a file and pasted text were given: the file is used.",))
+        return corpus
+    if pasted and pasted.strip():
+        return backend.parse_corpus(pasted, name="pasted corpus")
+    return backend.default_corpus()
+
+
+def _status(result: backend.SearchResult) -> str:
+    lines = []
+    if result.model.untrained:
+        lines.append(_warn(f"**{backend.DEMO_LABEL}**: its rankings are meaningless until it is trained "
+                           "(`accelerate launch train.py configs/quickstart.yaml`)."))
+        lines.append("")
+    lines.append(f"**Model:** {result.model.label} · **Corpus:** {result.corpus.describe()} · {result.summary()}")
+    for notice in result.notices:
+        lines.append("")
+        lines.append(f"ℹ️ {notice}")
+    return "\n".join(lines)
+
+
+def make_handlers(engine: DemoEngine):
+    """The event functions, closed over one engine (tests build their own engine)."""
+
+    def search(query: str, model_name: str, k: float, pasted: str, upload: Any):
+        try:
+            corpus = _resolve_corpus(pasted, upload)
+            result = engine.search(query, model_name, corpus, int(k))
+            return _status(result), result.table(), result.chart()
+        except DemoInputError as err:
+            return _warn(str(err)), empty_table(), empty_chart()
+        except Exception:
+            logger.exception("search failed")
+            return _warn(UNEXPECTED.format(what="searching")), empty_table(), empty_chart()
+
+    def compare(query: str, model_a: str, model_b: str, k: float, pasted: str, upload: Any):
+        try:
+            corpus = _resolve_corpus(pasted, upload)
+            backend.clip_query(query)  # one message for both sides when the query is empty
+        except DemoInputError as err:
+            msg = _warn(str(err))
+            return msg, empty_table(), empty_chart(), msg, empty_table(), empty_chart()
+        except Exception:
+            logger.exception("compare failed")
+            msg = _warn(UNEXPECTED.format(what="reading the corpus"))
+            return msg, empty_table(), empty_chart(), msg, empty_table(), empty_chart()
+        out: list[Any] = []
+        for name in (model_a, model_b):
+            try:
+                result = engine.search(query, name, corpus, int(k))
+                out += [_status(result), result.table(), result.chart()]
+            except DemoInputError as err:
+                out += [_warn(str(err)), empty_table(), empty_chart()]
+            except Exception:
+                logger.exception("compare failed for %r", name)
+                out += [_warn(UNEXPECTED.format(what=f"searching with {name!r}")), empty_table(), empty_chart()]
+        return tuple(out)
+
+    def evaluate(model_name: str, languages: list[str] | None):
+        try:
+            t0 = time.perf_counter()
+            res = engine.evaluate(model_name, languages)
+            head = f"**Model:** {res.model.label} · bundled XQuAD-R sample · {time.perf_counter() - t0:.1f} s\n\n"
+            if res.model.untrained:
+                head = _warn(f"**{backend.DEMO_LABEL}**: expect near-chance numbers.") + "\n\n" + head
+            return head + res.markdown, str(res.heatmap_path)
+        except DemoInputError as err:
+            return _warn(str(err)), None
+        except Exception:
+            logger.exception("evaluation failed")
+            return _warn(UNEXPECTED.format(what="evaluating")), None
+
+    return search, compare, evaluate
+
+
+def _chart(label: str) -> gr.BarPlot:
+    return gr.BarPlot(value=empty_chart(), x="language", y="count", title=label, x_title="passage language",
+                      y_title="passages in the top-k", y_lim=[0, None], height=300, label=label, show_label=False)
+
+
+def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
+    """The Blocks app. Event names (``api_name``): ``search``, ``compare``, ``evaluate``."""
+    engine = engine or DemoEngine()
+    search, compare, evaluate = make_handlers(engine)
+    choices = backend.model_choices()
+    model_a, model_b = backend.default_models()
+    for value in (model_a, model_b):
+        if value not in [v for _, v in choices]:
+            choices.append((backend.model_label(value), value))
+    corpus_env = os.environ.get(backend.ENV_CORPUS, "").strip()
+    default_corpus_name = Path(corpus_env).name if corpus_env else "bundled XQuAD-R sample (11 languages)"
+    languages = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
+
+    with gr.Blocks(title="hf-hybrid: multilingual search without language bias") as demo:
+        gr.Markdown(
+            "# hf-hybrid: multilingual search\n"
+            "Type a question in any language: a retriever trained with **hybrid batches** "
+            "([arXiv 2408.10536](https://arxiv.org/abs/2408.10536)) ranks passages of every language by "
+            "relevance, not by language. The bar chart shows the languages of the top-k: the language bias at a glance."
+        )
+        with gr.Accordion(f"Corpus: {default_corpus_name} by default; paste or upload your own", open=False):
+            gr.Markdown("One passage per line (optionally `lang<TAB>passage`), or JSONL with `text` and `lang` "
+                        "fields. Leave both empty to use the default corpus. An uploaded file wins over pasted text.")
+            with gr.Row():
+                pasted = gr.Textbox(label="Paste passages", lines=5, max_lines=12,
+                                    placeholder='{"text": "Der Rhein ist 1233 km lang.", "lang": "de"}')
+                upload = gr.File(label="Upload .txt / .jsonl", file_types=[".txt", ".jsonl", ".json"], type="filepath")
+
+        with gr.Tab("Search"):
+            with gr.Row(equal_height=True):
+                query = gr.Textbox(label="Query", placeholder="Ask a question in any language...", scale=5,
+                                   elem_id="query")
+                search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
+            with gr.Row():
+                model = gr.Dropdown(choices, value=model_a, label="Model (checkpoint directory or Hub id)",
+                                    allow_custom_value=True, scale=3)
+                k = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k", scale=1)
+            gr.Examples(EXAMPLES, inputs=[query], label="Examples (the same question in several languages)")
+            status = gr.Markdown(elem_id="status-search")
+            with gr.Row():
+                table = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Results", wrap=True,
+                                     interactive=False, scale=3, elem_id="results", column_widths=COLUMN_WIDTHS,
+                                     max_height=640)
+                chart = _chart("Languages in the top-k")
+            inputs = [query, model, k, pasted, upload]
+            search_btn.click(search, inputs, [status, table, chart], api_name="search")
+            query.submit(search, inputs, [status, table, chart], api_name=False)
+
+        with gr.Tab("Compare"):
+            with gr.Row(equal_height=True):
+                cquery = gr.Textbox(label="Query", placeholder="The same query for both models", scale=5,
+                                    elem_id="compare-query")
+                compare_btn = gr.Button("Compare", variant="primary", scale=1, elem_id="compare-btn")
+            ck = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k")
+            with gr.Row():
+                with gr.Column():
+                    cmodel_a = gr.Dropdown(choices, value=model_a, label="Model A", allow_custom_value=True)
+                    status_a = gr.Markdown(elem_id="status-a")
+                    chart_a = _chart("Model A: languages in the top-k")
+                    table_a = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Model A results",
+                                           wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
+                                           elem_id="results-a")
+                with gr.Column():
+                    cmodel_b = gr.Dropdown(choices, value=model_b, label="Model B", allow_custom_value=True)
+                    status_b = gr.Markdown(elem_id="status-b")
+                    chart_b = _chart("Model B: languages in the top-k")
+                    table_b = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Model B results",
+                                           wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
+                                           elem_id="results-b")
+            cquery.submit(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
+                          [status_a, table_a, chart_a, status_b, table_b, chart_b], api_name=False)
+            compare_btn.click(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
+                              [status_a, table_a, chart_a, status_b, table_b, chart_b], api_name="compare")
+
+        with gr.Tab("Evaluate"):
+            gr.Markdown("LAReQA evaluation on the bundled XQuAD-R sample: every question against every sentence "
+                        "of every language (multilingual pool mAP), and the mAP of each (query language, passage "
+                        "language) pair. Fewer languages run faster.")
+            with gr.Row():
+                emodel = gr.Dropdown(choices, value=model_a, label="Model", allow_custom_value=True, scale=3)
+                elangs = gr.CheckboxGroup(languages, value=languages, label="Languages", scale=3)
+                eval_btn = gr.Button("Evaluate", variant="primary", scale=1)
+            with gr.Row():
+                eval_md = gr.Markdown(elem_id="eval-results")
+                heatmap = gr.Image(label="Language-pair mAP heatmap", type="filepath", interactive=False)
+            eval_btn.click(evaluate, [emodel, elangs], [eval_md, heatmap], api_name="evaluate")
+    return demo
+
+
+def launch_kwargs(**overrides: Any) -> dict[str, Any]:
+    """Arguments of ``demo.launch`` shared by ``main`` and the tests (theme, no SSR, no error traces)."""
+    kwargs: dict[str, Any] = dict(theme=THEME, css=CSS, ssr_mode=False, show_error=False)
+    kwargs.update(overrides)
+    return kwargs
+
+
+def warm_up(engine: DemoEngine) -> float:
+    """Load the default model and index the default corpus, so that the first search is fast."""
+    t0 = time.perf_counter()
+    model_a, _ = backend.default_models()
+    try:
+        engine.index(engine.model(model_a), backend.default_corpus())
+    except DemoInputError as err:  # the UI will say it again on the first search
+        logger.warning("warm-up: %s", err)
+    return time.perf_counter() - t0
+
+
+def main() -> None:
+    """Serve the app; the default model and index are prepared in the background while the UI starts.
+
+    Why in the background: on a busy 2-core CPU, indexing the bundled corpus with the default model can
+    take longer than the UI takes to come up; a search sent meanwhile simply waits for the index.
+    """
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    t0 = _T_START
+    engine = DemoEngine()
+
+    def _warm() -> None:
+        seconds = warm_up(engine)
+        logger.info("default model and index ready %.1f s after start (%.1f s of work)",
+                    time.perf_counter() - t0, seconds)
+
+    threading.Thread(target=_warm, name="demo-warm-up", daemon=True).start()
+    demo = build_demo(engine)
+    demo.launch(**launch_kwargs(prevent_thread_lock=True))
+    logger.info("UI serving %.1f s after start", time.perf_counter() - t0)
+    demo.block_thread()
+
+
+if __name__ == "__main__":
+    main()
