@@ -122,3 +122,4 @@ def machine_markdown(machine: dict[str, Any]) -> str:
     keys = ("cpu", "logical_cpus", "torch_threads", "loadavg_1_5_15", "gpu", "torch", "transformers",
             "sentence_transformers", "python", "git_commit", "time_utc")
     return "\n".join(f"- {k}: {machine.get(k)}" for k in keys if k in machine)
+

@@ -19,13 +19,16 @@ The peer's pool/cell APs on the sample are checked against the library on the sa
 from __future__ import annotations
 
 import argparse
-import os
-import platform
+import sys
 import time
+from pathlib import Path
 
 import numpy as np
 
-from hf_hybrid.metrics_core import compute_retrieval_metrics
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _common import machine_info, machine_markdown, peak_rss_mib, print_header, write_results  # noqa: E402
+
+from hf_hybrid.metrics_core import compute_retrieval_metrics  # noqa: E402
 
 LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
 N_GROUPS = 1190
@@ -87,34 +90,39 @@ def main() -> None:
     ap.add_argument("--dim", type=int, default=768, help="embedding size (768: XLM-R/LaBSE base models)")
     ap.add_argument("--sample", type=int, default=150, help="queries timed in the sklearn loop, then scaled")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-save", action="store_true", help="print only; do not write benchmarks/results/eval_speed.*")
     args = ap.parse_args()
 
     t0 = time.perf_counter()
     query, cand, qg, ql, cg, cl = make_data(args.dim, args.seed)
     t_data = time.perf_counter() - t0
     nq, nc = len(qg), len(cg)
-    print(f"machine: {platform.machine()} {platform.processor() or ''} | os.cpu_count()={os.cpu_count()} | "
-          f"python {platform.python_version()} | numpy {np.__version__} | "
-          f"load average {os.getloadavg()[0]:.1f} (other processes share the cores: compare the ratio)")
-    print(f"settings: {len(LANGS)} langs, {nq} queries, {nc} candidates, dim {args.dim}, float32, "
-          f"seed {args.seed}, data built in {t_data:.1f} s")
+    machine = machine_info()
+    settings = {"languages": len(LANGS), "queries": nq, "candidates": nc, "dim": args.dim, "dtype": "float32",
+                "seed": args.seed, "sklearn_sample": args.sample, "data_build_s": round(t_data, 2)}
+    print_header("eval_speed: full XQuAD-R-shaped pool, hf_hybrid metrics vs a per-query sklearn loop",
+                 settings, machine)
+    rss_before = peak_rss_mib()
 
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     res = compute_retrieval_metrics(query_embeddings=query, candidate_embeddings=cand, query_groups=qg,
                                     candidate_groups=cg, query_langs=ql, candidate_langs=cl)
-    t_lib = time.perf_counter() - t0
+    t_lib, cpu_lib = time.perf_counter() - t0, time.process_time() - c0
+    rss_after = peak_rss_mib()
     n_cells = sum(v is not None for row in res["matrix"]["map"] for v in row)
-    print(f"hf_hybrid: {t_lib:.2f} s for pool + {n_cells} cells + MaxRD + top-10 shares "
+    print(f"hf_hybrid: {t_lib:.2f} s wall ({cpu_lib:.2f} s CPU, both cores) for pool + {n_cells} cells + MaxRD + top-10 shares "
           f"(pool mAP {res['pool']['map']:.4f}, mono {res['mono']['map']:.4f}, cross {res['cross']['map']:.4f}, "
           f"MaxRD {res['pool']['max_rd']:.1f})")
 
     rng = np.random.default_rng(args.seed + 1)
     sample = np.sort(rng.choice(nq, size=min(args.sample, nq), replace=False))
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     peer_map, peer_cells, peer_rd = sklearn_peer(query, cand, qg, ql, cg, cl, sample)
-    t_peer_sample = time.perf_counter() - t0
+    t_peer_sample, cpu_peer_sample = time.perf_counter() - t0, time.process_time() - c0
     t_peer = t_peer_sample * nq / len(sample)
-    print(f"sklearn loop: {t_peer_sample:.2f} s for {len(sample)} queries -> {t_peer:.1f} s scaled to {nq}")
+    cpu_peer = cpu_peer_sample * nq / len(sample)
+    print(f"sklearn loop: {t_peer_sample:.2f} s wall for {len(sample)} queries -> {t_peer:.1f} s wall "
+          f"({cpu_peer:.1f} s CPU) scaled to {nq}")
 
     sub = compute_retrieval_metrics(query_embeddings=query[sample], candidate_embeddings=cand,
                                     query_groups=[qg[i] for i in sample], candidate_groups=cg,
@@ -123,7 +131,25 @@ def main() -> None:
                    for (x, y), v in peer_cells.items())
     print(f"check on the sample: |pool mAP diff| = {abs(peer_map - sub['pool']['map']):.2e}, "
           f"max |cell mAP diff| = {cell_err:.2e}, |MaxRD diff| = {abs(peer_rd - sub['pool']['max_rd']):.2e}")
-    print(f"ratio: {t_peer / t_lib:.1f}x faster than the sklearn loop (targets: <= 10 s, >= 30x)")
+    ratio_wall, ratio_cpu = t_peer / t_lib, cpu_peer / cpu_lib
+    print(f"peak RSS: {rss_before:.0f} MiB with the embeddings, {rss_after:.0f} MiB after the metrics "
+          f"(the full score matrix alone would be {nq * nc * 4 / 2**20:.0f} MiB)")
+    print(f"ratio: {ratio_wall:.1f}x faster (wall), {ratio_cpu:.1f}x (CPU) than the sklearn loop "
+          f"(targets: <= 10 s, >= 30x; other processes share these cores, so compare the ratio)")
+    if not args.no_save:
+        figures = {"hf_hybrid_wall_s": round(t_lib, 3), "hf_hybrid_cpu_s": round(cpu_lib, 3),
+                   "sklearn_loop_wall_s_scaled": round(t_peer, 1), "sklearn_loop_cpu_s_scaled": round(cpu_peer, 1),
+                   "ratio_wall": round(ratio_wall, 1), "ratio_cpu": round(ratio_cpu, 1),
+                   "peak_rss_mib": round(rss_after, 1), "pool_map": res["pool"]["map"],
+                   "check_abs_diff": {"pool_map": abs(peer_map - sub["pool"]["map"]), "cell_map_max": cell_err,
+                                      "max_rd": abs(peer_rd - sub["pool"]["max_rd"])}}
+        md = (f"# eval_speed\n\nFull XQuAD-R-shaped pool ({nq} queries x {nc} candidates, dim {args.dim}): pool + "
+              f"121 cells + MaxRD + top-10 shares.\n\n| | wall s | CPU s |\n|---|---:|---:|\n"
+              f"| hf_hybrid | {t_lib:.2f} | {cpu_lib:.2f} |\n| sklearn loop (scaled from {len(sample)} queries) | "
+              f"{t_peer:.1f} | {cpu_peer:.1f} |\n| ratio | {ratio_wall:.1f}x | {ratio_cpu:.1f}x |\n\n"
+              f"Peak RSS {rss_after:.0f} MiB.\n\n## Machine\n\n{machine_markdown(machine)}\n")
+        paths = write_results("eval_speed", {"settings": settings, "machine": machine, "figures": figures}, md)
+        print("wrote " + ", ".join(str(p) for p in paths))
 
 
 if __name__ == "__main__":

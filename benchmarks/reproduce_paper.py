@@ -69,6 +69,16 @@ STRATEGY_LABELS = {"base": "e5-small (no fine-tuning)", "x-x-mono": "x-x-mono", 
                    "hybrid-a0.5": "hybrid (alpha 0.5)", "hybrid-a0.25": "hybrid (alpha 0.25)",
                    "hybrid-a0.75": "hybrid (alpha 0.75)"}
 METRICS = ("pool_map", "mono_map", "cross_map", "max_rd")
+# settings that do not change a result: never a reason to redo a run
+NEUTRAL_KEYS = {"eval_batch_size", "torch_threads_per_run"}
+# settings of the fine-tuning only: irrelevant to the model before fine-tuning ("base")
+TRAINING_KEYS = {"fine_tuning", "steps", "batch_size", "learning_rate", "warmup_steps", "lr_schedule", "weight_decay",
+                 "optimizer", "loss"}
+
+
+def settings_differ(name: str, saved: dict[str, Any], want: dict[str, Any]) -> list[str]:
+    skip = NEUTRAL_KEYS | (TRAINING_KEYS if name == "base" else set())
+    return sorted(k for k in set(saved) | set(want) if k not in skip and saved.get(k) != want.get(k))
 
 
 # ============================================================================ settings and data
@@ -242,10 +252,7 @@ def existing_ok(a, name: str, seed: int) -> bool:
     path = result_path(a, name, seed)
     if not path.is_file():
         return False
-    saved = json.loads(path.read_text()).get("settings")
-    want = settings_of(a)
-    diff = sorted(k for k in set(saved) | set(want)
-                  if k not in ("eval_batch_size", "torch_threads_per_run") and saved.get(k) != want.get(k))
+    diff = settings_differ(name, json.loads(path.read_text()).get("settings"), settings_of(a))
     if diff:
         sys.exit(f"error: {path} was made with other settings ({', '.join(diff)}); delete it (and "
                  f"benchmarks/runs/{name}-s{seed}) or pass --results-dir to keep both.")
@@ -410,15 +417,12 @@ def report(a) -> None:
     if not agg:
         print("no results yet")
         return
-    first = next(iter(agg.values()))
-    settings = first["settings"]
+    settings = next(e["settings"] for n, e in list(agg.items())[::-1])  # a trained run's, when there is one
     sweep_check = None
     if require_data("xquad-r", a.xquad) is not None and settings["steps"] == a.steps and \
             settings["batch_size"] == a.batch_size:
         sweep_check = check_sweep_endpoints(a)
-    mismatched = [n for n, e in agg.items() if {k: v for k, v in e["settings"].items() if k not in
-                  ("eval_batch_size", "torch_threads_per_run")} != {k: v for k, v in settings.items() if k not in
-                  ("eval_batch_size", "torch_threads_per_run")}]
+    mismatched = [n for n, e in agg.items() if settings_differ(n, e["settings"], settings)]
     sample = json.loads(next(iter(sorted(Path(a.results_dir).glob("*.json")))).read_text())
     data_desc = sample["data"]
     png = plot(agg, RESULTS / "paper_map_vs_maxrd.png")
@@ -492,7 +496,7 @@ def main() -> None:
     p.add_argument("--test-articles", type=int, default=12, help="held-out XQuAD-R articles (of 48)")
     p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--mlqa-articles", type=int, default=100, help="MLQA-R articles in the pool (0 = all 520)")
-    p.add_argument("--steps", type=int, default=120)
+    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--warmup", type=int, default=10)

@@ -9,6 +9,8 @@ The peer measured in the same run is one ``numpy`` permutation of the group ids:
 sampler that shuffles groups must do per epoch. The group index (masks + offsets, the input) is built
 before measuring and reported separately.
 
+Needs numpy >= 2 (np.bitwise_count, to build the synthetic layout; the sampler itself does not).
+
 Usage: python benchmarks/sampler_scale.py [--groups 10000000] [--languages 20] [--steps 1000]
 """
 
@@ -57,19 +59,26 @@ def build_index(n_groups: int, n_langs: int, layout: str, seed: int = 0) -> Grou
     return GroupIndex.from_arrays(masks, None, [f"l{i:02d}" for i in range(n_langs)])
 
 
-def run(index: GroupIndex, steps: int, kwargs: dict) -> tuple[float, float, int]:
-    """Construct + yield `steps` global steps; returns (construct seconds, total seconds, pairs yielded)."""
+def run(index: GroupIndex, steps: int, kwargs: dict, resume_step: int = 0) -> tuple[float, float, int, float]:
+    """Construct + yield `steps` global steps (from `resume_step`, via load_state_dict).
+
+    Returns (construct seconds, total seconds, pairs yielded, RSS in MB while the sampler is still alive).
+    """
     t0 = time.perf_counter()
     sampler = HybridBatchSampler(index, **kwargs)
+    if resume_step:
+        sampler.load_state_dict({"epoch": 0, "step": resume_step})
     t1 = time.perf_counter()
     n_batches = steps * (sampler.num_replicas if sampler.layout == "accelerate" else 1)
     pairs = 0
-    for i, batch in enumerate(sampler):
+    iterator = iter(sampler)
+    for i, batch in enumerate(iterator):
         pairs += len(batch)
         if i + 1 == n_batches:
             break
     t2 = time.perf_counter()
-    return t1 - t0, t2 - t0, pairs
+    rss = rss_mb()  # the sampler, its permutation and the suspended iterator are alive here
+    return t1 - t0, t2 - t0, pairs, rss
 
 
 def main() -> None:
@@ -116,9 +125,8 @@ def main() -> None:
                           num_replicas=args.replicas, rank=0)
             gc.collect()
             before = rss_mb()
-            t_construct, t_total, pairs = run(index, args.steps, kwargs)
-            gc.collect()
-            delta = rss_mb() - before
+            t_construct, t_total, pairs, during = run(index, args.steps, kwargs)
+            delta = during - before
             tracemalloc.start()
             run(index, args.steps, kwargs)
             peak = tracemalloc.get_traced_memory()[1] / 2**20
@@ -127,6 +135,12 @@ def main() -> None:
             worst_ok &= ok
             print(f"{layout:8} {strategy:9} {t_construct:11.2f} {t_total:8.2f} {t_total / t_perm:12.1f}x "
                   f"{delta:12.0f} {peak:14.0f} {pairs:9,} {'yes' if ok else 'NO':>3}")
+        # Resuming mid-epoch positions the streams by counting (numpy over the permutation), no replay.
+        kwargs = dict(batch_size=args.batch_size, strategy="hybrid", alpha=0.5, seed=0, num_replicas=args.replicas,
+                      rank=0)
+        resume_at = HybridBatchSampler(index, **kwargs).steps_per_epoch // 2
+        _, t_resume, _, _ = run(index, 1, kwargs, resume_step=resume_at)
+        print(f"[{layout}] hybrid: construct + load_state_dict(step={resume_at:,}) + first step: {t_resume:.2f} s")
         del index
         print()
     print("all within targets" if worst_ok else "SOME RUNS MISSED THE TARGETS")

@@ -76,17 +76,24 @@ def ordered_pairs(dataset, batch_size: int, steps: int, seed: int) -> list[tuple
 class _Recorder:
     """Wraps a collator and hashes the text pairs it sees: proof that both trainers saw the same batches."""
 
-    def __init__(self, inner, query_key: str, passage_key: str, strip: tuple[str, str] = ("", "")):
-        self.inner, self.qk, self.pk, self.strip = inner, query_key, passage_key, strip
+    def __init__(self, inner, query_key: str, passage_key: str, limit: int, strip: tuple[str, str] = ("", "")):
+        self.inner, self.qk, self.pk, self.strip, self.limit = inner, query_key, passage_key, strip, limit
         self.hash = hashlib.sha256()
         self.n = 0
 
+    def __getattr__(self, name):  # trainers read collator attributes (e.g. ST's valid_label_columns)
+        if name == "inner":
+            raise AttributeError(name)
+        return getattr(self.inner, name)
+
     def __call__(self, features):
         for f in features:
+            if self.n >= self.limit:  # a dataloader may collate the batch after the last step ahead of time
+                break
+            self.n += 1
             q, p = f[self.qk], f[self.pk]
             q, p = q[len(self.strip[0]):], p[len(self.strip[1]):]
             self.hash.update(json.dumps([q, p], ensure_ascii=False).encode())
-        self.n += len(features)
         return self.inner(features)
 
 
@@ -129,7 +136,7 @@ def worker_hf(a, pairs_hash_expected: str | None) -> dict:
         timer = _StepTimer()
         trainer = DualEncoderTrainer(model, args, train_dataset=dataset, sampler_kwargs={"strategy": "x-x"},
                                      loss=InfoNCELoss(temperature=0.05), callbacks=[timer.callback])
-        rec = _Recorder(trainer.data_collator, "query", "positive")
+        rec = _Recorder(trainer.data_collator, "query", "positive", a.steps * a.batch_size)
         trainer.data_collator = rec
         t0 = time.perf_counter()
         out = trainer.train()
@@ -160,7 +167,8 @@ def worker_st(a, pairs_file: str) -> dict:
         trainer = SentenceTransformerTrainer(model=model, args=args, train_dataset=train,
                                              loss=MultipleNegativesRankingLoss(model, scale=1 / 0.05),
                                              callbacks=[timer.callback])
-        rec = _Recorder(trainer.data_collator, "anchor", "positive", strip=("query: ", "passage: "))
+        rec = _Recorder(trainer.data_collator, "anchor", "positive", a.steps * a.batch_size,
+                        strip=("query: ", "passage: "))
         trainer.data_collator = rec
         t0 = time.perf_counter()
         out = trainer.train()

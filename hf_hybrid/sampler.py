@@ -153,8 +153,9 @@ class GroupIndex:
                     "are named; pass every language code in bit order."
                 )
             n_rows = int(offsets[-1] + counts[-1])
-            if int(offsets[0]) < 0 or np.any(offsets[1:] < offsets[:-1] + counts[:-1]):
-                bad = int(np.flatnonzero(offsets[1:] < offsets[:-1] + counts[:-1])[0]) + 1 if len(offsets) > 1 else 0
+            overlap = np.flatnonzero(offsets[1:] < offsets[:-1] + counts[:-1])
+            if int(offsets[0]) < 0 or overlap.size:
+                bad = int(overlap[0]) + 1 if overlap.size else 0
                 raise ValueError(
                     f"GroupIndex: offsets overlap at group {bad}: the rows of a group must be contiguous "
                     "and groups must not share rows (offsets[g+1] >= offsets[g] + popcount(masks[g]))."
@@ -348,7 +349,7 @@ class _CycleStream:
 # --------------------------------------------------------------------------------------------- sampler
 
 
-class HybridBatchSampler(torch.utils.data.Sampler):
+class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
     """Batches of ``(query_row, passage_row)`` pairs following one of the design.md strategies.
 
     Strategies (design.md section 2): ``x-x-mono`` (one language per batch), ``x-x`` (every pair
@@ -444,6 +445,7 @@ class HybridBatchSampler(torch.utils.data.Sampler):
         group_column: str = "group_id",
         lang_column: str = "lang",
     ) -> None:
+        super().__init__()
         if strategy not in STRATEGIES:
             raise ValueError(f"HybridBatchSampler: unknown strategy={strategy!r}; choose one of {list(STRATEGIES)} "
                              "(design.md section 2).")

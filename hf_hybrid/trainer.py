@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import shutil
 from collections import Counter
@@ -126,7 +127,11 @@ class DualEncoderTrainer(Trainer):
             kwargs.setdefault("seed", self.args.seed)
             kwargs.setdefault("drop_last", True)
             if kwargs.get("alpha_schedule", "constant") != "constant" and "total_steps" not in kwargs:
-                kwargs["total_steps"] = self.args.max_steps if self.args.max_steps > 0 else None
+                # The sampler counts micro-batches; the Trainer counts optimizer steps.
+                if self.args.max_steps > 0:
+                    kwargs["total_steps"] = self.args.max_steps * self.args.gradient_accumulation_steps
+                else:
+                    kwargs.setdefault("num_epochs", math.ceil(self.args.num_train_epochs))
             self._sampler = HybridBatchSampler(
                 self.train_dataset,
                 batch_size=self.args.per_device_train_batch_size,
@@ -185,7 +190,8 @@ class DualEncoderTrainer(Trainer):
             logs["temperature"] = round(float(self.loss_fn.temperature), 5)
             sampler = self._sampler
             if sampler is not None and hasattr(sampler, "current_alpha"):
-                logs["alpha"] = round(float(sampler.current_alpha(self.state.global_step)), 4)
+                micro_step = self.state.global_step * self.args.gradient_accumulation_steps
+                logs["alpha"] = round(float(sampler.current_alpha(micro_step)), 4)
             for kind in ("mono", "cross", "x-x"):
                 if self.batch_kinds.get(kind):
                     logs[f"batches_{kind}"] = self.batch_kinds[kind]

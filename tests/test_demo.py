@@ -226,14 +226,16 @@ def test_unreachable_model_gives_a_friendly_message(client, served):
 def test_evaluate_shows_map_table_and_heatmap(client, served):
     from PIL import Image
 
-    md, heatmap = client.predict(served["model_a"], ["de", "en"], api_name="/evaluate")
-    assert "| multilingual pool mAP |" in md
-    assert "| **de** |" in md and "| **en** |" in md  # the 2 x 2 language-pair matrix
-    assert "queries x" in md and "Traceback" not in md
+    md, heatmap, tables = client.predict(served["model_a"], ["en", "de"], "held-out", api_name="/evaluate")
+    assert "| multilingual pool mAP |" in md and "| mono mAP (mean of 2 diagonal cells) |" in md
+    assert "queries x" in md and "2 language(s)" in md and "Traceback" not in md
+    assert "**Articles:** all 12 (this model records no held-out split" in md  # tiny model: no training record
+    assert "| query \\ cand | de | en |" in tables  # the 2 x 2 language-pair matrix, sorted languages
+    assert "| **de** |" in tables and "| **en** |" in tables
     with Image.open(heatmap) as img:
         assert img.format == "PNG" and img.width > 200 and img.height > 200
-    md, heatmap = client.predict(served["model_a"], [], api_name="/evaluate")
-    assert "Choose at least one language" in md and heatmap is None
+    md, heatmap, tables = client.predict(served["model_a"], [], "all", api_name="/evaluate")
+    assert "Choose at least one language" in md and heatmap is None and tables == ""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -260,6 +262,30 @@ def test_parse_corpus_formats_and_notices():
         backend.clip_query(" \n ")
     assert backend.clip_query("é" * 600) == ("é" * backend.MAX_QUERY_CHARS,
                                              [f"The query had 600 characters and was truncated to the first {backend.MAX_QUERY_CHARS}."])
+
+
+def test_evaluate_held_out_articles_of_the_training_run(tmp_path):
+    """A model trained by train.py on the bundled sample is evaluated on the articles its run held out."""
+    from hf_hybrid.data import bundled_sample_path, load_lareqa, split_by_article
+
+    _, backend = load_demo_modules()
+    model_dir = make_tiny_encoder(tmp_path / "m", ["Warschau liegt an der Weichsel.", "华沙位于维斯瓦河畔。"])
+    record = {"data_args": {"train_data": "bundled", "languages": None, "context": False, "test_articles": 2,
+                            "split_seed": 3, "eval_data": None, "eval_before_training": True}}
+    (model_dir / "hf_hybrid_training.json").write_text(json.dumps(record), encoding="utf-8")
+    _, test = split_by_article(load_lareqa(bundled_sample_path()), test_size=2, seed=3)
+    expected = sorted(set(test["article"]))
+    assert len(expected) == 2
+    assert sorted(backend.held_out_articles(model_dir)) == expected
+    out = backend.DemoEngine(disk_cache=False).evaluate(str(model_dir), ["de", "zh"], "held-out")
+    assert out.articles == expected
+    assert f"the 2 held out by this model's training run ({', '.join(expected)})" in out.markdown
+    n_queries = sum(1 for a, l in zip(test["article"], test["lang"]) if l in ("de", "zh"))
+    assert out.result.metrics["num_queries"] == n_queries
+    record["data_args"]["eval_data"] = "/some/other/pool"  # evaluated elsewhere: no split to replay
+    (model_dir / "hf_hybrid_training.json").write_text(json.dumps(record), encoding="utf-8")
+    assert backend.held_out_articles(model_dir) is None
+    assert backend.held_out_articles(tmp_path) is None  # no record at all
 
 
 def test_read_corpus_file_rejects_binary(tmp_path):

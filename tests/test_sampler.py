@@ -114,7 +114,7 @@ def arrays_layout(n_groups: int, n_langs: int, rng: np.random.Generator, lo: int
             chosen = np.argsort(rng.random((sel.size, n_langs)), axis=1)[:, :k]
             masks[sel] = np.bitwise_or.reduce(np.uint64(1) << chosen.astype(np.uint64), axis=1)
     index = GroupIndex.from_arrays(masks, None, [f"l{i}" for i in range(n_langs)])
-    n_rows = int(np.bitwise_count(masks).sum())
+    n_rows = int(np.unpackbits(masks.view(np.uint8)).sum())  # popcount that numpy < 2 also has
     row_group = np.full(n_rows, -1)
     row_lang = np.full(n_rows, -1)
     for bit in range(n_langs):
@@ -167,6 +167,17 @@ def test_group_index_from_arrays_rows_enumerate_the_canonical_order(n_langs, n_g
             if int(masks[g]) >> b & 1:
                 assert int(index.rows(np.array([g]), b)[0]) == expected
                 expected += 1
+
+
+def test_popcount_fallback_for_numpy_1_matches(monkeypatch):
+    from hf_hybrid import sampler as mod
+
+    values = np.random.default_rng(0).integers(0, 2**63, size=1000, dtype=np.uint64)
+    values[:3] = [0, 1, np.uint64(2**64 - 1)]
+    expected = [bin(int(v)).count("1") for v in values]
+    monkeypatch.delattr(np, "bitwise_count", raising=False)
+    assert mod._popcount(values).tolist() == expected
+    assert mod._popcount(values.astype(np.uint32)).tolist() == [bin(int(v) & 0xFFFFFFFF).count("1") for v in values]
 
 
 def test_group_index_rejects_bad_arrays_and_duplicate_rows():

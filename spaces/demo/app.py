@@ -141,19 +141,19 @@ def make_handlers(engine: DemoEngine):
                 out += [_warn(UNEXPECTED.format(what=f"searching with {name!r}")), empty_table(), empty_chart()]
         return tuple(out)
 
-    def evaluate(model_name: str, languages: list[str] | None):
+    def evaluate(model_name: str, languages: list[str] | None, articles: str):
         try:
             t0 = time.perf_counter()
-            res = engine.evaluate(model_name, languages)
+            res = engine.evaluate(model_name, languages, articles)
             head = f"**Model:** {res.model.label} · bundled XQuAD-R sample · {time.perf_counter() - t0:.1f} s\n\n"
             if res.model.untrained:
                 head = _warn(f"**{backend.DEMO_LABEL}**: expect near-chance numbers.") + "\n\n" + head
-            return head + res.markdown, str(res.heatmap_path)
+            return head + res.markdown, str(res.heatmap_path), res.tables_markdown
         except DemoInputError as err:
-            return _warn(str(err)), None
+            return _warn(str(err)), None, ""
         except Exception:
             logger.exception("evaluation failed")
-            return _warn(UNEXPECTED.format(what="evaluating")), None
+            return _warn(UNEXPECTED.format(what="evaluating")), None, ""
 
     return search, compare, evaluate
 
@@ -243,18 +243,25 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                         "language) pair. Fewer languages run faster.")
             with gr.Row():
                 emodel = gr.Dropdown(choices, value=model_a, label="Model", allow_custom_value=True, scale=3)
-                elangs = gr.CheckboxGroup(languages, value=languages, label="Languages", scale=3)
+                with gr.Column(scale=3):
+                    elangs = gr.CheckboxGroup(languages, value=languages, label="Languages")
+                    earticles = gr.Radio(
+                        [("held-out articles of the model's training run (else all)", "held-out"),
+                         ("all 12 articles", "all")], value="held-out", label="Articles")
                 eval_btn = gr.Button("Evaluate", variant="primary", scale=1)
             with gr.Row():
                 eval_md = gr.Markdown(elem_id="eval-results")
-                heatmap = gr.Image(label="Language-pair mAP heatmap", type="filepath", interactive=False)
-            eval_btn.click(evaluate, [emodel, elangs], [eval_md, heatmap], api_name="evaluate")
+                heatmap = gr.Image(label="Language-pair mAP heatmap", type="filepath", interactive=False,
+                                   show_label=False)
+            eval_tables = gr.Markdown(elem_id="eval-tables")
+            eval_btn.click(evaluate, [emodel, elangs, earticles], [eval_md, heatmap, eval_tables], api_name="evaluate")
     return demo
 
 
 def launch_kwargs(**overrides: Any) -> dict[str, Any]:
     """Arguments of ``demo.launch`` shared by ``main`` and the tests (theme, no SSR, no error traces)."""
-    kwargs: dict[str, Any] = dict(theme=THEME, css=CSS, ssr_mode=False, show_error=False)
+    kwargs: dict[str, Any] = dict(theme=THEME, css=CSS, ssr_mode=False, show_error=False,
+                                  max_file_size=backend.MAX_UPLOAD_BYTES)
     kwargs.update(overrides)
     return kwargs
 

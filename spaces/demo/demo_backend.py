@@ -333,6 +333,7 @@ class LoadedModel:
     label: str
     model: Any
     fingerprint: str
+    root: Path | None = None
 
     @property
     def untrained(self) -> bool:
@@ -374,7 +375,7 @@ def load_model(name: str) -> LoadedModel:
             f"Hub to be reachable), or the default '{DEMO_MODEL}'."
         ) from None
     model.eval()
-    return LoadedModel(name, model_label(name), model, _dir_fingerprint(Path(root)))
+    return LoadedModel(name, model_label(name), model, _dir_fingerprint(Path(root)), Path(root))
 
 
 # --------------------------------------------------------------------------------------------------
@@ -500,36 +501,90 @@ class DemoEngine:
 
     # -- evaluation ----------------------------------------------------------------------------
 
-    def evaluate(self, model_name: str, languages: Sequence[str] | None = None) -> EvalOutput:
+    def evaluate(self, model_name: str, languages: Sequence[str] | None = None, articles: str = "held-out") -> EvalOutput:
         """LAReQA evaluation of a model on the bundled sample with :mod:`hf_hybrid.evaluation`.
 
-        The candidates are every sentence of the sample, i.e. the default search corpus: their embeddings
-        come from the cached search index (restricted to ``languages``), so only the queries are encoded.
+        ``articles="held-out"`` evaluates on the articles that the model's training run held out, when its
+        ``hf_hybrid_training.json`` says it trained on the bundled sample with an article split (the
+        quickstart does): the other articles were seen in training and would flatter it. Otherwise, and
+        with ``articles="all"``, every article is used. For all articles the candidates are the default
+        search corpus, so their embeddings come from the cached index and only the queries are encoded.
         """
         from hf_hybrid.data import bundled_sample_path, load_lareqa_pool
         from hf_hybrid.evaluation import evaluate_embeddings
 
+        if articles not in ("held-out", "all"):
+            raise DemoInputError(f"articles must be 'held-out' or 'all', got {articles!r}.")
         langs = sorted({l for l in (languages or []) if l})
         if not langs:
             raise DemoInputError("Choose at least one language to evaluate on.")
         model = self.model(model_name)
+        held_out = held_out_articles(model.root) if articles == "held-out" else None
         try:
-            pool = load_lareqa_pool(bundled_sample_path(), languages=langs)
+            pool = load_lareqa_pool(bundled_sample_path(), languages=langs, articles=held_out)
         except ValueError as err:
             raise DemoInputError(f"Cannot evaluate on languages {langs}: {err}") from None
         full = bundled_corpus()
         keep = [i for i, l in enumerate(full.langs) if l in set(langs)]
-        cand_emb = self.index(model, full)[keep]
-        if [full.texts[i] for i in keep] != list(pool.cand_texts):  # another candidate list: encode it
+        if held_out is None and [full.texts[i] for i in keep] == list(pool.cand_texts):
+            cand_emb = self.index(model, full)[keep]
+        else:  # another candidate list (held-out articles): encode it
             cand_emb = np.asarray(model.model.encode_passages(list(pool.cand_texts), batch_size=self.batch_size,
                                                               show_progress_bar=False), dtype=np.float32)
         query_emb = np.asarray(model.model.encode_queries(list(pool.query_texts), batch_size=self.batch_size,
                                                           show_progress_bar=False), dtype=np.float32)
         result = evaluate_embeddings(query_emb, cand_emb, pool, model=model.label)
         # In the system temp dir: gradio serves output files from there (not from arbitrary cache dirs).
-        heatmap = _tmp_dir() / f"map-{model.fingerprint}-{'-'.join(langs)}.png"
-        result.save_heatmap(heatmap, title=f"mAP by language pair ({len(langs)} languages)")
-        return EvalOutput(result.to_markdown(), heatmap, result, model)
+        scope = "held-out" if held_out else "all"
+        heatmap = _tmp_dir() / f"map-{model.fingerprint}-{scope}-{'-'.join(langs)}.png"
+        result.save_heatmap(heatmap, title=f"mAP by language pair ({len(langs)} languages, {scope} articles)")
+        if held_out:
+            scope_md = (f"**Articles:** the {len(held_out)} held out by this model's training run "
+                        f"({', '.join(sorted(held_out))}).")
+        else:
+            total = len(load_lareqa_pool(bundled_sample_path(), languages=langs[:1]).meta["articles"])
+            scope_md = f"**Articles:** all {total}" + (
+                "." if articles == "all" else
+                " (this model records no held-out split of the bundled sample: articles it was trained on, if "
+                "any, flatter the numbers).")
+        # Headline table next to the heatmap; the 11 x 11 tables below it, at 2 decimals so that they fit.
+        headline = result.to_markdown().split("\n### ", 1)[0]
+        _, sep, tables = result.to_markdown(precision=2).partition("\n### ")
+        return EvalOutput(scope_md + "\n\n" + headline, "### " + tables if sep else "", heatmap, result, model,
+                          sorted(held_out) if held_out else None)
+
+
+def held_out_articles(model_dir: Path | None) -> list[str] | None:
+    """Articles of the bundled sample that the training run of ``model_dir`` held out, or None.
+
+    Read from ``hf_hybrid_training.json`` (written by ``train.py``): only when it trained on the bundled
+    sample with an article split and no separate eval set. The split is recomputed with the same code
+    the training run used (``hf_hybrid.cli.prepare_data``), so it cannot drift from it.
+    """
+    if model_dir is None:
+        return None
+    path = Path(model_dir) / "hf_hybrid_training.json"
+    try:
+        data_args = json.loads(path.read_text(encoding="utf-8")).get("data_args") or {}
+    except (OSError, ValueError, AttributeError):
+        return None
+    if data_args.get("train_data") not in ("bundled", "xquad-r-sample") or data_args.get("eval_data") \
+            or not data_args.get("test_articles"):
+        return None
+    try:
+        from dataclasses import fields as dc_fields
+
+        from hf_hybrid.arguments import DataArguments
+        from hf_hybrid.cli import prepare_data
+
+        known = {f.name for f in dc_fields(DataArguments)}
+        _, pool = prepare_data(DataArguments(**{k: v for k, v in data_args.items() if k in known}))
+    except Exception:  # an older/newer record we cannot replay: fall back to all articles
+        logger.warning("could not recompute the held-out articles from %s", path, exc_info=True)
+        return None
+    if pool is None:
+        return None
+    return list(pool.meta.get("articles") or []) or None
 
 
 _TMP: Path | None = None
@@ -544,7 +599,9 @@ def _tmp_dir() -> Path:
 
 @dataclass
 class EvalOutput:
-    markdown: str
+    markdown: str  # headline metrics
+    tables_markdown: str  # language-pair mAP matrix and top-k language shares ("" for one language)
     heatmap_path: Path
     result: Any  # hf_hybrid.evaluation.RetrievalResult
     model: LoadedModel
+    articles: list[str] | None = None  # the held-out articles used, None = all
