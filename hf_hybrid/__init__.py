@@ -34,6 +34,7 @@ _EXPORTS: dict[str, str] = {
     # evaluation
     "RetrievalResult": "evaluation", "evaluate_model": "evaluation", "evaluate_embeddings": "evaluation",
     "evaluate_scores": "evaluation", "load_pool": "evaluation", "load_beir_pool": "evaluation",
+    "EmbeddingCache": "evaluation", "model_fingerprint": "evaluation", "compute_retrieval_metrics": "metrics_core",
     # Hub
     "HubError": "hub", "push": "hub", "publish_metric": "hub", "publish_demo": "hub",
     "write_model_card": "hub", "build_model_card": "hub", "resolve_checkpoint": "hub",
@@ -61,8 +62,9 @@ if TYPE_CHECKING:  # for type checkers and IDEs: the eager imports the lazy tabl
     from .data import (DataError, DataSummary, RetrievalPool, bundled_sample_path, filter_languages, load_lareqa,
                        load_lareqa_pool, load_pairs, load_parallel_data, split_by_article, summarize)
     from .demo_model import build_demo_encoder
-    from .evaluation import (RetrievalResult, evaluate_embeddings, evaluate_model, evaluate_scores, load_beir_pool,
-                             load_pool)
+    from .evaluation import (EmbeddingCache, RetrievalResult, evaluate_embeddings, evaluate_model, evaluate_scores,
+                             load_beir_pool, load_pool, model_fingerprint)
+    from .metrics_core import compute_retrieval_metrics
     from .hub import (HubError, build_model_card, publish_demo, publish_metric, push, resolve_checkpoint,
                       write_model_card)
     from .lora import apply_lora, merge_and_export

@@ -17,7 +17,6 @@ from hf_hybrid.evaluation import evaluate_model
 sys.path.insert(0, str(Path(__file__).parent))
 from test_evaluation import FakeEncoder, write_beir  # noqa: E402
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 @pytest.fixture(scope="module")

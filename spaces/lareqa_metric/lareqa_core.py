@@ -384,7 +384,7 @@ def compute_retrieval_metrics(
                 cell_sum[key][:, y] += np.bincount(ql_chunk[ok], weights=cm[key][ok], minlength=n_lang)
 
         # Top-k language share in the pool, with the same tie policy.
-        kth = np.partition(sp, nc - k_eff, axis=1)[:, nc - k_eff]
+        kth = np.partition(sp, nc - k_eff, axis=1)[:, nc - k_eff].copy()  # copy: frees the partitioned chunk
         ge = sp >= kth[:, None]
         counts = _block_sums(ge, starts, ends)
         over = counts.sum(axis=1) > k_eff
