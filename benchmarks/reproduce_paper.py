@@ -369,6 +369,8 @@ def claims(agg: dict[str, Any], ds: str) -> list[dict[str, Any]]:
 
 
 def plot(agg: dict[str, Any], path: Path) -> Path | None:
+    """pool mAP vs MaxRD per strategy; top row with the model before fine-tuning, bottom row zoomed on the
+    fine-tuned runs (the untuned model sits far away and would squeeze them into one corner)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -376,34 +378,37 @@ def plot(agg: dict[str, Any], path: Path) -> Path | None:
                                       ("mlqa_zeroshot", "MLQA-R, zero-shot")) if any(ds in v for v in agg.values())]
     if not datasets:
         return None
-    fig = Figure(figsize=(5.2 * len(datasets), 4.4), dpi=120)
+    fig = Figure(figsize=(5.4 * len(datasets), 8.6), dpi=110)
     FigureCanvasAgg(fig)
     colors = {"base": "grey", "x-x-mono": "tab:blue", "x-y": "tab:orange", "x-x": "tab:green",
               "hybrid-a0.25": "tab:purple", "hybrid-a0.5": "tab:red", "hybrid-a0.75": "tab:brown"}
     markers = {"base": "X", "x-x-mono": "s", "x-y": "^", "x-x": "D"}
-    for i, (ds, title) in enumerate(datasets):
-        ax = fig.add_subplot(1, len(datasets), i + 1)
-        sweep = [(alpha, agg[n][ds]) for alpha, n in ALPHA_SWEEP.items() if ds in agg.get(n, {})]
-        if len(sweep) > 1:
-            ax.plot([v["max_rd"][0] for _, v in sweep], [v["pool_map"][0] for _, v in sweep], color="tab:red",
-                    alpha=0.35, lw=1.5, zorder=1, label="hybrid alpha sweep (0 = x-y ... 1 = x-x-mono)")
-            for alpha, v in sweep:
-                ax.annotate(f"α={alpha:g}", (v["max_rd"][0], v["pool_map"][0]), textcoords="offset points",
-                            xytext=(5, -11), fontsize=7, color="tab:red")
-        for name, entry in agg.items():
-            if ds not in entry:
-                continue
-            v = entry[ds]
-            ax.errorbar(v["max_rd"][0], v["pool_map"][0], xerr=v["max_rd"][1], yerr=v["pool_map"][1],
-                        fmt=markers.get(name, "o"), color=colors.get(name, "black"), ms=8, capsize=3, zorder=3,
-                        label=STRATEGY_LABELS.get(name, name))
-        ax.set_xlabel("MaxRD (lower = less language bias)")
-        ax.set_ylabel("multilingual pool mAP")
-        ax.set_title(title, fontsize=10)
-        ax.grid(alpha=0.3)
-        if i == 0:
-            ax.legend(fontsize=7, loc="best")
-    fig.suptitle("pool mAP vs MaxRD by batch strategy (better: up and left)", fontsize=10)
+    for row, with_base in enumerate((True, False)):
+        for i, (ds, title) in enumerate(datasets):
+            ax = fig.add_subplot(2, len(datasets), row * len(datasets) + i + 1)
+            sweep = [(alpha, agg[n][ds]) for alpha, n in ALPHA_SWEEP.items() if ds in agg.get(n, {})]
+            if len(sweep) > 1:
+                ax.plot([v["max_rd"][0] for _, v in sweep], [v["pool_map"][0] for _, v in sweep],
+                        color="tab:red", alpha=0.35, lw=1.5, zorder=1,
+                        label="hybrid alpha sweep (0 = x-y ... 1 = x-x-mono)")
+                if not with_base:
+                    for alpha, v in sweep:
+                        ax.annotate(f"α={alpha:g}", (v["max_rd"][0], v["pool_map"][0]), textcoords="offset points",
+                                    xytext=(6, -12), fontsize=7, color="tab:red")
+            for name, entry in agg.items():
+                if ds not in entry or (name == "base" and not with_base):
+                    continue
+                v = entry[ds]
+                ax.errorbar(v["max_rd"][0], v["pool_map"][0], xerr=v["max_rd"][1], yerr=v["pool_map"][1],
+                            fmt=markers.get(name, "o"), color=colors.get(name, "black"), ms=8, capsize=3, zorder=3,
+                            label=STRATEGY_LABELS.get(name, name))
+            ax.set_xlabel("MaxRD (lower = less language bias)")
+            ax.set_ylabel("multilingual pool mAP")
+            ax.set_title(title + ("" if with_base else ": fine-tuned runs (zoom)"), fontsize=10)
+            ax.grid(alpha=0.3)
+            if row == 0 and i == 0:
+                ax.legend(fontsize=7, loc="best")
+    fig.suptitle("multilingual pool mAP vs MaxRD by batch strategy (better: up and left)", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

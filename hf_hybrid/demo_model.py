@@ -41,26 +41,59 @@ DEFAULT_TEXTS = [
 
 
 def train_wordpiece_tokenizer(texts: Iterable[str], vocab_size: int = 1000, lowercase: bool = True):
-    """Train a WordPiece vocabulary on ``texts`` and wrap it as a transformers ``BertTokenizer``.
+    """Build a WordPiece vocabulary from ``texts`` and wrap it as a transformers ``BertTokenizer``.
+
+    The vocabulary is counted here rather than by ``tokenizers``' WordPieceTrainer because that trainer
+    breaks ties between equally frequent merges differently from run to run, so the same texts and seed
+    gave different tokenizers (and different demo results). Counting is deterministic: the special tokens,
+    the characters that start words and the ``##`` characters that continue them (most frequent first),
+    then whole words, word prefixes and ``##`` word pieces of up to 6 characters ranked by how many
+    characters they save (count x (length - 1)), ties broken alphabetically, up to ``vocab_size``.
 
     ``BertTokenizer`` in transformers 5 is the fast, ``tokenizers``-backed class (``BertTokenizerFast``
     is an alias), so it saves a ``tokenizer.json`` that ``AutoTokenizer`` and sentence-transformers
     load without this package.
     """
-    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+    from collections import Counter
+
+    from tokenizers import normalizers, pre_tokenizers
     from transformers import BertTokenizer
 
     texts = [t for t in texts if isinstance(t, str) and t.strip()]
     if not texts:
         raise ValueError("train_wordpiece_tokenizer needs at least one non-empty text to learn a vocabulary from")
-    tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    tok.normalizer = normalizers.BertNormalizer(
+    if vocab_size <= len(SPECIAL_TOKENS):
+        raise ValueError(f"vocab_size={vocab_size} leaves no room beside the {len(SPECIAL_TOKENS)} special tokens")
+    normalizer = normalizers.BertNormalizer(
         clean_text=True, handle_chinese_chars=True, strip_accents=False, lowercase=lowercase
     )
-    tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
-    trainer = trainers.WordPieceTrainer(vocab_size=vocab_size, special_tokens=SPECIAL_TOKENS, show_progress=False)
-    tok.train_from_iterator(texts, trainer=trainer)
-    vocab = tok.get_vocab()
+    pre = pre_tokenizers.BertPreTokenizer()
+    words: Counter[str] = Counter()
+    for text in texts:
+        words.update(w for w, _ in pre.pre_tokenize_str(normalizer.normalize_str(text)))
+    first: Counter[str] = Counter()
+    rest: Counter[str] = Counter()
+    for word, n in words.items():
+        first[word[0]] += n
+        for ch in word[1:]:
+            rest[ch] += n
+
+    def ranked(counts: Counter[str]) -> list[str]:
+        return [k for k, _ in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+    pieces: Counter[str] = Counter()  # candidate multi-character tokens -> characters saved
+    for word, n in words.items():
+        if len(word) > 1:
+            pieces[word] += n * (len(word) - 1)
+        for size in range(2, min(6, len(word) - 1) + 1):
+            pieces[word[:size]] += n * (size - 1)
+            for start in range(1, len(word) - size + 1):
+                pieces["##" + word[start:start + size]] += n * (size - 1)
+    vocab: dict[str, int] = {}
+    for token in [*SPECIAL_TOKENS, *ranked(first), *("##" + c for c in ranked(rest)), *ranked(pieces)]:
+        if len(vocab) >= vocab_size:
+            break
+        vocab.setdefault(token, len(vocab))
     return BertTokenizer(vocab=vocab, do_lower_case=lowercase, strip_accents=False, tokenize_chinese_chars=True)
 
 

@@ -387,41 +387,10 @@ def test_resolve_unknown_repo(hub_server):
 
 
 def _hub_trainer_class():
-    """DualEncoderTrainer with the Hub overrides (the code handed to trainer.py; a no-op once it has them)."""
+    """DualEncoderTrainer, whose Hub overrides (push after the atomic rename, our card) are under test."""
     from hf_hybrid.trainer import DualEncoderTrainer
 
-    if "_push_from_checkpoint" in DualEncoderTrainer.__dict__:
-        return DualEncoderTrainer
-
-    class HubDualEncoderTrainer(DualEncoderTrainer):
-        def _push_from_checkpoint(self, checkpoint_folder):
-            # Trainer._save_checkpoint calls this from inside the staging folder: push after the rename.
-            if Path(checkpoint_folder).parent.name.startswith(".staging-"):
-                return
-            hub.trainer_push(self, checkpoint_folder, blocking=False)
-
-        def _save_checkpoint(self, model, trial):
-            super()._save_checkpoint(model, trial)
-            if self.args.push_to_hub and self.args.should_save:
-                run_dir = DualEncoderTrainer.__mro__[1]._get_output_dir(self, trial)
-                self._push_from_checkpoint(os.path.join(run_dir, f"checkpoint-{self.state.global_step}"))
-
-        def create_model_card(self, **kwargs):
-            hub.write_model_card(self.args.output_dir, training_config=self.training_config or None,
-                                 results=getattr(self, "last_eval_result", None), repo_id=self.hub_model_id)
-
-        def push_to_hub(self, commit_message="End of training", blocking=True, token=None, revision=None,
-                        private=None, **kwargs):
-            if self.hub_model_id is None:
-                self.init_hf_repo(token=token, private=private)
-            self.save_model(_internal_call=True)
-            if not self.is_world_process_zero():
-                return None
-            self._finish_current_push()
-            return hub.trainer_push(self, None, commit_message=commit_message, blocking=blocking, token=token,
-                                    revision=revision)
-
-    return HubDualEncoderTrainer
+    return DualEncoderTrainer
 
 
 def test_trainer_pushes_during_training_with_card(hub_server, tmp_path, monkeypatch, xquad_sample, caplog):

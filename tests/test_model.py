@@ -352,3 +352,16 @@ def test_max_length_beyond_positions(tiny_dir):
     with pytest.raises(ValueError, match=r"query_max_length=19 .*max_position_embeddings=20 minus 2 .* at most 18"):
         DualEncoder(enc, tok, query_max_length=19)
     assert DualEncoder(enc, tok).settings.passage_max_length == 18  # default capped, not an error
+
+
+def test_demo_tokenizer_is_deterministic():
+    """The same texts give the same vocabulary in a fresh process (tokenizers' trainer did not)."""
+    import subprocess
+    import sys
+
+    code = ("from hf_hybrid.demo_model import train_wordpiece_tokenizer as t; "
+            "v = t(['Wie hoch ist der Turm?', 'The tower is 330 m high.', '这座桥有多长', 'high towers'] * 3, "
+            "vocab_size=60).get_vocab(); print(sorted(v.items()))")
+    runs = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+            for _ in range(2)}
+    assert len(runs) == 1

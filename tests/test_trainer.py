@@ -112,3 +112,17 @@ def test_crash_during_checkpoint_leaves_no_complete_looking_folder(tmp_path, enc
     from transformers.trainer_utils import get_last_checkpoint
 
     assert get_last_checkpoint(str(tmp_path / "run")) is None
+
+
+def test_linear_alpha_schedule_spans_all_epochs(tmp_path, encoder_dir, data):
+    train, _ = data
+    model = DualEncoder.from_pretrained(str(encoder_dir), query_max_length=24, passage_max_length=32)
+    args = HybridTrainingArguments(output_dir=str(tmp_path), per_device_train_batch_size=8, num_train_epochs=2,
+                                   report_to=[], use_cpu=True, gradient_accumulation_steps=2)
+    trainer = DualEncoderTrainer(model=model, args=args, train_dataset=train, sampler_kwargs={
+        "strategy": "hybrid", "alpha_schedule": "linear", "alpha_start": 1.0, "alpha_end": 0.0})
+    sampler = trainer.build_sampler()
+    total = 2 * sampler.steps_per_epoch
+    assert sampler.current_alpha(0) == pytest.approx(1.0)
+    assert sampler.current_alpha(total) == pytest.approx(0.0)
+    assert sampler.current_alpha(total // 2) == pytest.approx(0.5, abs=0.05)
