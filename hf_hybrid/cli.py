@@ -71,12 +71,18 @@ def build_model(model_args: ModelArguments, training_args: HybridTrainingArgumen
         from .demo_model import build_demo_encoder
 
         name = os.path.join(training_args.output_dir, "demo-encoder-init")
+        settings = {"hidden_size": model_args.demo_hidden_size, "num_layers": model_args.demo_num_layers,
+                    "vocab_size": model_args.demo_vocab_size, "seed": training_args.seed,
+                    "train_data": data_summary_key(train_dataset)}
+        stamp = os.path.join(name, "demo_settings.json")
         with training_args.main_process_first(desc="building the demo encoder"):
-            if not os.path.isfile(os.path.join(name, "config.json")):
+            # Rebuild when the demo flags or the data changed, so a rerun never reuses a stale encoder.
+            if _read_json(stamp) != settings:
                 texts = list(train_dataset["query"]) + list(train_dataset["positive"])
                 build_demo_encoder(name, texts, vocab_size=model_args.demo_vocab_size,
                                    hidden_size=model_args.demo_hidden_size, num_layers=model_args.demo_num_layers,
                                    seed=training_args.seed)
+                _write_json(stamp, settings)
     overrides = {k: getattr(model_args, k) for k in ("pooling", "query_prompt", "passage_prompt")
                  if getattr(model_args, k) is not None}
     model = DualEncoder.from_pretrained(name, query_max_length=model_args.query_max_length,
@@ -89,6 +95,16 @@ def build_model(model_args: ModelArguments, training_args: HybridTrainingArgumen
                    target_modules=model_args.lora_target_modules)
     # gradient_checkpointing=True reaches the encoder through Trainer -> activation_checkpointing_enable.
     return model, name
+
+
+def data_summary_key(dataset) -> str:
+    """A short fingerprint of the training rows (their group ids and languages)."""
+    import hashlib
+
+    digest = hashlib.sha256()
+    for g, l in zip(dataset["group_id"], dataset["lang"]):
+        digest.update(f"{g}\t{l}\n".encode())
+    return digest.hexdigest()[:16]
 
 
 def format_table(before: dict[str, float] | None, after: dict[str, float]) -> str:
@@ -165,6 +181,13 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
               + (" (LoRA adapter)" if model_args.lora else "")
               + (f"; merged model in {results['merged_dir']}" if "merged_dir" in results else ""))
     return results
+
+
+def _read_json(path: str) -> Any:
+    if not os.path.isfile(path):
+        return None
+    with open(path) as fh:
+        return json.load(fh)
 
 
 def _write_json(path: str, obj: Any) -> None:
