@@ -304,12 +304,10 @@ class DualEncoderTrainer(Trainer):
         if not self.args.should_save:
             return
         model = self.accelerator.unwrap_model(self.model)
-        model.save_pretrained(output_dir, state_dict=state_dict)
         config = {**self.training_config, "temperature": float(self.loss_fn.temperature)}
-        tmp = os.path.join(output_dir, TRAINING_CONFIG_NAME + ".tmp")
-        with open(tmp, "w") as fh:
-            json.dump(config, fh, indent=2, default=str)
-        os.replace(tmp, os.path.join(output_dir, TRAINING_CONFIG_NAME))
+        # The training config travels inside the model's atomic write, so weights never land without it.
+        model.save_pretrained(output_dir, state_dict=state_dict,
+                              extra_files={TRAINING_CONFIG_NAME: json.dumps(config, indent=2, default=str)})
         torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
