@@ -667,7 +667,11 @@ class DualEncoder(nn.Module):
         if device is not None:
             self.to(device)
         dev = self.device
-        order = sorted(range(len(items)), key=lambda i: -len(items[i]))
+        # Tokenise everything in one call (the fast tokenizer batches it in Rust) and sort by token count,
+        # not characters: batches then hold texts of equal token length and padding is minimal.
+        features = self.tokenize(items, kind) if items else {"input_ids": []}
+        lengths = [len(ids) for ids in features["input_ids"]]
+        order = sorted(range(len(items)), key=lambda i: -lengths[i])
         starts = range(0, len(items), batch_size)
         if show_progress_bar is None:
             show_progress_bar = len(starts) > 4
@@ -677,8 +681,9 @@ class DualEncoder(nn.Module):
         try:
             with torch.inference_mode():
                 for s in tqdm(starts, desc="Encoding queries" if kind == "query" else "Encoding passages", disable=not show_progress_bar):
-                    batch = [items[i] for i in order[s : s + batch_size]]
-                    enc = self.tokenizer.pad(self.tokenize(batch, kind), return_tensors="pt")
+                    idx = order[s : s + batch_size]
+                    enc = self.tokenizer.pad({k: [v[i] for i in idx] for k, v in features.items()},
+                                             return_tensors="pt")
                     enc = {k: v.to(dev) for k, v in enc.items()}
                     chunks.append(self.embed(enc, kind))
         finally:
