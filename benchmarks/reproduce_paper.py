@@ -165,7 +165,46 @@ def result_path(a, name: str, seed: int) -> Path:
     return Path(a.results_dir) / (f"{name}.json" if name == "base" else f"{name}-s{seed}.json")
 
 
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def run_one(a, name: str) -> None:
+    """One run in this process; a lock file keeps two launchers from training the same run at once."""
+    RUNS_DIR.mkdir(parents=True, exist_ok=True)
+    lock = RUNS_DIR / f"{name}-s{a.seed}.lock"
+    while True:
+        try:
+            fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            os.write(fd, str(os.getpid()).encode())
+            os.close(fd)
+            break
+        except FileExistsError:
+            try:
+                holder = int(lock.read_text() or 0)
+            except (OSError, ValueError):
+                holder = 0
+            if holder and _pid_alive(holder):
+                print(f"[{name}] another process ({holder}) is running it: waiting", flush=True)
+                time.sleep(30)
+            else:
+                lock.unlink(missing_ok=True)  # stale lock of a killed run
+    try:
+        if existing_ok(a, name, a.seed):
+            print(f"[{name}] result already present: nothing to do", flush=True)
+            return
+        _run_one(a, name)
+    finally:
+        lock.unlink(missing_ok=True)
+
+
+def _run_one(a, name: str) -> None:
     import torch
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
@@ -331,6 +370,8 @@ def collect(a) -> dict[str, dict[str, Any]]:
             rows = [r["eval"][ds]["summary"] for r in results if "summary" in r["eval"].get(ds, {})]
             if rows:
                 entry[ds] = {m: _mean_sd([row[m] for row in rows]) for m in METRICS}
+                entry[ds + "_per_seed"] = {r["seed"]: r["eval"][ds]["summary"] for r in results
+                                           if "summary" in r["eval"].get(ds, {})}
         out[name] = entry
     return out
 
@@ -342,35 +383,43 @@ def fmt(ms: tuple[float, float | None] | None, digits: int = 4) -> str:
     return f"{mean:.{digits}f}" + (f" ± {sd:.{digits}f}" if sd is not None else "")
 
 
+_CLAIMS = (
+    ("hybrid >= both baselines (x-x-mono, x-y) on multilingual pool mAP",
+     lambda h, mono, xy: h["pool_map"] >= max(mono["pool_map"], xy["pool_map"]),
+     lambda h, mono, xy: f"hybrid {h['pool_map']:.4f}, x-x-mono {mono['pool_map']:.4f}, x-y {xy['pool_map']:.4f}"),
+    ("hybrid within 0.01 of x-x-mono on mono mAP (not more than 0.01 below)",
+     lambda h, mono, xy: h["mono_map"] >= mono["mono_map"] - 0.01,
+     lambda h, mono, xy: f"hybrid {h['mono_map']:.4f} vs x-x-mono {mono['mono_map']:.4f} "
+                         f"(diff {h['mono_map'] - mono['mono_map']:+.4f})"),
+    ("hybrid within 0.01 of x-y on cross mAP (not more than 0.01 below)",
+     lambda h, mono, xy: h["cross_map"] >= xy["cross_map"] - 0.01,
+     lambda h, mono, xy: f"hybrid {h['cross_map']:.4f} vs x-y {xy['cross_map']:.4f} "
+                         f"(diff {h['cross_map'] - xy['cross_map']:+.4f})"),
+    ("hybrid MaxRD lower (less language bias) than x-x-mono",
+     lambda h, mono, xy: h["max_rd"] < mono["max_rd"],
+     lambda h, mono, xy: f"hybrid {h['max_rd']:.2f} vs x-x-mono {mono['max_rd']:.2f}"),
+)
+
+
 def claims(agg: dict[str, Any], ds: str) -> list[dict[str, Any]]:
-    """The paper's claims, checked on the means of one dataset."""
+    """The paper's claims on one dataset: checked on the means over seeds, and seed by seed."""
     need = ("hybrid-a0.5", "x-x-mono", "x-y")
     if not all(ds in agg.get(n, {}) for n in need):
         return []
-    h, mono, xy = (agg[n][ds] for n in need)
-    g = lambda d, m: d[m][0]  # noqa: E731
-    out = [
-        {"claim": "hybrid >= both baselines (x-x-mono, x-y) on multilingual pool mAP",
-         "values": f"hybrid {g(h, 'pool_map'):.4f}, x-x-mono {g(mono, 'pool_map'):.4f}, x-y {g(xy, 'pool_map'):.4f}",
-         "supported": g(h, "pool_map") >= max(g(mono, "pool_map"), g(xy, "pool_map"))},
-        {"claim": "hybrid within 0.01 of x-x-mono on mono mAP (not more than 0.01 below)",
-         "values": f"hybrid {g(h, 'mono_map'):.4f} vs x-x-mono {g(mono, 'mono_map'):.4f} "
-                   f"(diff {g(h, 'mono_map') - g(mono, 'mono_map'):+.4f})",
-         "supported": g(h, "mono_map") >= g(mono, "mono_map") - 0.01},
-        {"claim": "hybrid within 0.01 of x-y on cross mAP (not more than 0.01 below)",
-         "values": f"hybrid {g(h, 'cross_map'):.4f} vs x-y {g(xy, 'cross_map'):.4f} "
-                   f"(diff {g(h, 'cross_map') - g(xy, 'cross_map'):+.4f})",
-         "supported": g(h, "cross_map") >= g(xy, "cross_map") - 0.01},
-        {"claim": "hybrid MaxRD lower (less language bias) than x-x-mono",
-         "values": f"hybrid {g(h, 'max_rd'):.2f} vs x-x-mono {g(mono, 'max_rd'):.2f}",
-         "supported": g(h, "max_rd") < g(mono, "max_rd")},
-    ]
+    means = [{m: agg[n][ds][m][0] for m in METRICS} for n in need]
+    per_seed = [agg[n][ds + "_per_seed"] for n in need]
+    common = sorted(set(per_seed[0]) & set(per_seed[1]) & set(per_seed[2]))
+    out = []
+    for text, holds, values in _CLAIMS:
+        by_seed = {s: bool(holds(*(p[s] for p in per_seed))) for s in common}
+        out.append({"claim": text, "values": values(*means), "supported": bool(holds(*means)),
+                    "holds_per_seed": by_seed})
     return out
 
 
 def plot(agg: dict[str, Any], path: Path) -> Path | None:
-    """pool mAP vs MaxRD per strategy; top row with the model before fine-tuning, bottom row zoomed on the
-    fine-tuned runs (the untuned model sits far away and would squeeze them into one corner)."""
+    """pool mAP vs MaxRD per strategy; top row: every run, bottom row: zoom on x-x-mono, x-y and hybrid
+    (the untuned model and x-x sit far away and squeeze the others into one corner)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -394,9 +443,9 @@ def plot(agg: dict[str, Any], path: Path) -> Path | None:
                 if not with_base:
                     for alpha, v in sweep:
                         ax.annotate(f"α={alpha:g}", (v["max_rd"][0], v["pool_map"][0]), textcoords="offset points",
-                                    xytext=(6, -12), fontsize=7, color="tab:red")
+                                    xytext=(7, 4), fontsize=7, color="tab:red")
             for name, entry in agg.items():
-                if ds not in entry or (name == "base" and not with_base):
+                if ds not in entry or (name in ("base", "x-x") and not with_base):
                     continue
                 v = entry[ds]
                 ax.errorbar(v["max_rd"][0], v["pool_map"][0], xerr=v["max_rd"][1], yerr=v["pool_map"][1],
@@ -404,7 +453,13 @@ def plot(agg: dict[str, Any], path: Path) -> Path | None:
                             label=STRATEGY_LABELS.get(name, name))
             ax.set_xlabel("MaxRD (lower = less language bias)")
             ax.set_ylabel("multilingual pool mAP")
-            ax.set_title(title + ("" if with_base else ": fine-tuned runs (zoom)"), fontsize=10)
+            ax.set_title(title + ("" if with_base else ": zoom on x-x-mono, x-y and hybrid"), fontsize=10)
+            if not with_base:
+                off = [f"{STRATEGY_LABELS.get(n, n).split(' (')[0]}: mAP {agg[n][ds]['pool_map'][0]:.3f}, "
+                       f"MaxRD {agg[n][ds]['max_rd'][0]:.0f}" for n in ("base", "x-x") if ds in agg.get(n, {})]
+                if off:
+                    ax.text(0.02, 0.02, "off this chart:\n" + "\n".join(off), transform=ax.transAxes, ha="left",
+                            va="bottom", fontsize=7, color="dimgrey")
             ax.grid(alpha=0.3)
             if row == 0 and i == 0:
                 ax.legend(fontsize=7, loc="best")
@@ -430,7 +485,9 @@ def report(a) -> None:
     mismatched = [n for n, e in agg.items() if settings_differ(n, e["settings"], settings)]
     sample = json.loads(next(iter(sorted(Path(a.results_dir).glob("*.json")))).read_text())
     data_desc = sample["data"]
-    png = plot(agg, RESULTS / "paper_map_vs_maxrd.png")
+    # the summary goes beside the per-run results' folder: benchmarks/results/ for the default one
+    out_dir = RESULTS if Path(a.results_dir).resolve() == PAPER_DIR.resolve() else Path(a.results_dir)
+    png = plot(agg, out_dir / "paper_map_vs_maxrd.png")
     md = ["# Reproducing the paper's claims (multilingual-e5-small, LoRA, CPU)", "",
           "Command: `python benchmarks/reproduce_paper.py` (see benchmarks/README.md); per-run results in "
           "`benchmarks/results/paper/`.", "",
@@ -447,15 +504,18 @@ def report(a) -> None:
     if mismatched:
         md += [f"**Warning: runs {mismatched} used other settings than the first run; not comparable.**", ""]
     seeds = sorted({s for e in agg.values() for s in e["seeds"]})
-    md += [f"Seeds: {seeds} (mean ± sd where more than one).", ""]
+    md += [f"Seeds: {seeds}; each cell is the mean (± sd) over the seeds listed in its row; the claims use "
+           "those means.", ""]
     for ds, title in (("xquad_heldout", "XQuAD-R, held-out articles"), ("mlqa_zeroshot", "MLQA-R, zero-shot")):
         rows = [(n, e) for n, e in agg.items() if ds in e]
         if not rows:
             continue
-        md += [f"## {title}", "", "| run | pool mAP | mono mAP | cross mAP | MaxRD |", "|---|---:|---:|---:|---:|"]
+        md += [f"## {title}", "", "| run | seeds | pool mAP | mono mAP | cross mAP | MaxRD |",
+               "|---|---|---:|---:|---:|---:|"]
         for n, e in rows:
-            md.append(f"| {STRATEGY_LABELS.get(n, n)} | " + " | ".join(fmt(e[ds][m], 2 if m == "max_rd" else 4)
-                                                                       for m in METRICS) + " |")
+            seeds_txt = "-" if n == "base" else ", ".join(map(str, e["seeds"]))
+            md.append(f"| {STRATEGY_LABELS.get(n, n)} | {seeds_txt} | "
+                      + " | ".join(fmt(e[ds][m], 2 if m == "max_rd" else 4) for m in METRICS) + " |")
         md += ["", "Alpha sweep (hybrid; alpha 0 = x-y, alpha 1 = x-x-mono):", "",
                "| alpha | pool mAP | mono mAP | cross mAP | MaxRD |", "|---:|---:|---:|---:|---:|"]
         for alpha, n in ALPHA_SWEEP.items():
@@ -464,8 +524,10 @@ def report(a) -> None:
                                                         for m in METRICS) + " |")
         cl = claims(agg, ds)
         if cl:
-            md += ["", "Claims of the paper on this data:", "", "| claim | measured | supported |", "|---|---|---|"]
-            md += [f"| {c['claim']} | {c['values']} | {'yes' if c['supported'] else '**no**'} |" for c in cl]
+            md += ["", "Claims of the paper on this data (hybrid = alpha 0.5):", "",
+                   "| claim | measured (means) | supported by the means | seeds where it holds |", "|---|---|---|---|"]
+            md += [f"| {c['claim']} | {c['values']} | {'yes' if c['supported'] else '**no**'} | "
+                   f"{sum(c['holds_per_seed'].values())} of {len(c['holds_per_seed'])} |" for c in cl]
         md.append("")
     if sweep_check is not None:
         md += [f"Sweep end points reuse runs: batches identical for all {settings['steps']} steps: "
@@ -482,7 +544,7 @@ def report(a) -> None:
                "runs": {n: {k: v for k, v in e.items() if k != "settings"} for n, e in agg.items()},
                "claims": {ds: claims(agg, ds) for ds in ("xquad_heldout", "mlqa_zeroshot")},
                "sweep_endpoints_identical_batches": sweep_check, "plot": png.name if png else None}
-    j, m = write_results("reproduce_paper", summary, "\n".join(md))
+    j, m = write_results("reproduce_paper", summary, "\n".join(md), out_dir)
     print("\n".join(md))
     print(f"wrote {j}, {m}" + (f", {png}" if png else ""))
 

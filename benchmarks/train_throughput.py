@@ -207,6 +207,7 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
     p.add_argument("--repeats", type=int, default=2, help="alternating runs per trainer")
     p.add_argument("--name", default="train_throughput", help="results file stem under benchmarks/results/")
+    p.add_argument("--render", action="store_true", help="rebuild the markdown from the results JSON, measure nothing")
     p.add_argument("--worker", choices=["hf", "st"], help=argparse.SUPPRESS)
     p.add_argument("--pairs-file", help=argparse.SUPPRESS)
     p.add_argument("--result-file", help=argparse.SUPPRESS)
@@ -220,6 +221,12 @@ def main() -> None:
         Path(a.result_file).write_text(json.dumps(res))
         return
 
+    if a.render:
+        from _common import RESULTS
+
+        data = json.loads((RESULTS / f"{a.name}.json").read_text())
+        write_results(a.name, data, render(data))
+        return
     require_model(a.model)
     if a.warmup < 1 or a.steps <= a.warmup:
         sys.exit("error: need --steps > --warmup >= 1")
@@ -265,40 +272,49 @@ def main() -> None:
     if not same:
         print("WARNING: the trainers did not see the same pairs; the comparison is not fair", file=sys.stderr)
     data = {"benchmark": "train_throughput", "machine": machine, "settings": settings, "same_pairs_verified": same,
+            "command": f"python benchmarks/train_throughput.py --steps {a.steps} --warmup {a.warmup} "
+                       f"--batch-size {a.batch_size} --max-length {a.max_length} --repeats {a.repeats} --threads {a.threads}",
             "runs": runs, "gpu": "no GPU lent to this task: bf16 / tokens/s / MFU runs not done"}
-    rows = []
-    for metric, label in (("examples_per_s", "examples/s (wall clock)"), ("examples_per_cpu_s", "examples per CPU-second")):
+    for metric in ("examples_per_s", "examples_per_cpu_s"):
         med = {k: statistics.median(r[metric] for r in rs) for k, rs in runs.items()}
         per = [h[metric] / s[metric] for h, s in zip(runs["hf"], runs["st"])]
-        data[metric] = {"median": med, "ratio_hf_over_st": med["hf"] / med["st"], "ratio_per_repeat": per,
+        data[metric] = {"median": med, "ratio_of_medians": med["hf"] / med["st"], "ratio_per_pair": per,
                         "ratio_median_of_pairs": statistics.median(per)}
-        rows.append((label, med, per, runs))
     rss = {k: max(r["peak_rss_mib"] for r in rs) for k, rs in runs.items()}
     data["peak_rss_mib"] = rss
     data["rss_ratio_hf_over_st"] = rss["hf"] / rss["st"]
+    md = render(data)
+    print(md)
+    j, m = write_results(a.name, data, md)
+    print(f"wrote {j} and {m}")
+
+
+def render(data: dict) -> str:
+    """Markdown of a results JSON (``--render`` rebuilds it without re-measuring)."""
+    runs, rss = data["runs"], data["peak_rss_mib"]
     md = ["# Training throughput (CPU): hf_hybrid vs sentence-transformers", "",
-          f"Command: `python benchmarks/train_throughput.py --steps {a.steps} --batch-size {a.batch_size} "
-          f"--max-length {a.max_length} --repeats {a.repeats} --threads {a.threads}`", "", "Machine:",
-          machine_markdown(machine), "", "Settings: " + ", ".join(f"{k}={v}" for k, v in settings.items()), "",
-          f"Same pairs in the same order verified by hash: {same}. Final training loss hf_hybrid "
-          f"{runs['hf'][-1]['training_loss']:.4f}, ST {runs['st'][-1]['training_loss']:.4f}.", "",
-          "| measure | hf_hybrid DualEncoderTrainer + InfoNCE | ST SentenceTransformerTrainer + MNRL | ratio hf/ST (medians) | ratio per alternating pair |",
-          "|---|---:|---:|---:|---|"]
-    for label, med, per, _ in rows:
-        md.append(f"| {label}, median | {med['hf']:.2f} | {med['st']:.2f} | **{med['hf'] / med['st']:.3f}** | "
-                  f"{', '.join(f'{x:.3f}' for x in per)} |")
-    md.append(f"| peak RSS MiB (max over runs) | {rss['hf']:.0f} | {rss['st']:.0f} | {rss['hf'] / rss['st']:.3f} | |")
-    md += ["", "Per run (examples/s wall; examples/CPU-s; 1-min load average before the run):", ""]
+          f"Command: `{data['command']}`", "", "Machine:", machine_markdown(data["machine"]), "",
+          "Settings: " + ", ".join(f"{k}={v}" for k, v in data["settings"].items()), "",
+          f"Same pairs in the same order verified by hash: {data['same_pairs_verified']}. Final training loss "
+          f"hf_hybrid {runs['hf'][-1]['training_loss']:.4f}, ST {runs['st'][-1]['training_loss']:.4f}.", "",
+          "| measure | hf_hybrid DualEncoderTrainer + InfoNCE | ST SentenceTransformerTrainer + MNRL "
+          "| **ratio hf/ST** (median of pairs) | ratio per alternating pair |", "|---|---:|---:|---:|---|"]
+    for metric, label in (("examples_per_s", "examples/s (wall clock)"), ("examples_per_cpu_s", "examples per CPU-second")):
+        d = data[metric]
+        md.append(f"| {label}, median of runs | {d['median']['hf']:.2f} | {d['median']['st']:.2f} | "
+                  f"**{d['ratio_median_of_pairs']:.3f}** | {', '.join(f'{x:.3f}' for x in d['ratio_per_pair'])} |")
+    md.append(f"| peak RSS MiB (max over runs) | {rss['hf']:.0f} | {rss['st']:.0f} | {data['rss_ratio_hf_over_st']:.3f} | |")
+    md += ["", "Per run, in the order they ran (examples/s wall; examples/CPU-s; 1-min load average before the run):", ""]
     for k in ("hf", "st"):
         md.append(f"- {k}: " + "; ".join(f"{r['examples_per_s']:.2f}, {r['examples_per_cpu_s']:.2f} "
                                           f"(load {r['loadavg_1min_before']})" for r in runs[k]))
-    md += ["", "Examples per CPU-second counts only the time the process actually ran, so it is the fairer measure "
-           "on a machine shared with other jobs; wall-clock examples/s is what a user waits for on an idle machine.",
-           "", "No GPU was lent to this task, so the bf16 / tokens/s / MFU runs on an XLM-R-base-sized encoder "
+    md += ["", "The runs alternate (hf, st | st, hf | hf, st ...) and each ratio compares the two runs of one pair, "
+           "which ran seconds apart under about the same load; their median is the headline. Examples per "
+           "CPU-second counts only the time the process actually ran, so it is the fairer measure on a machine "
+           "shared with other jobs; wall-clock examples/s is what a user waits for on an idle machine.", "",
+           "No GPU was lent to this task, so the bf16 / tokens/s / MFU runs on an XLM-R-base-sized encoder "
            "were not done."]
-    print("\n".join(md))
-    j, m = write_results(a.name, data, "\n".join(md))
-    print(f"wrote {j} and {m}")
+    return "\n".join(md)
 
 
 if __name__ == "__main__":
