@@ -34,7 +34,6 @@ import argparse
 import hashlib
 import itertools
 import json
-import math
 import os
 import random
 import statistics
@@ -463,7 +462,7 @@ def plot(agg: dict[str, Any], path: Path) -> Path | None:
             ax.grid(alpha=0.3)
             if row == 0 and i == 0:
                 ax.legend(fontsize=7, loc="best")
-    fig.suptitle("multilingual pool mAP vs MaxRD by batch strategy (better: up and left)", fontsize=11)
+    fig.suptitle("multilingual pool mAP vs MaxRD by batch strategy (better: up and left; bars: sd over seeds)", fontsize=11)
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")

@@ -19,8 +19,9 @@ What is identical in both runs:
 
 Each trainer runs in its own subprocess (so peak RSS is its own), alternating hf_hybrid / ST ``--repeats``
 times so that load from other processes on a shared machine hits both alike. Examples/s (pairs per
-second) is measured from the end of step ``--warmup`` to the end of the last step; the median over repeats
-and the ratio per adjacent pair are reported.
+second) is measured from the end of step ``--warmup`` to the end of the last step, in wall-clock time and
+per CPU-second of the process (robust to load from other jobs); the headline ratio is the median of the
+per-pair ratios (the two runs of a pair ran back to back under about the same load).
 """
 
 from __future__ import annotations
@@ -124,7 +125,7 @@ def _common_args(a, out_dir: str) -> dict:
                 disable_tqdm=True, dataloader_num_workers=0, use_cpu=True)
 
 
-def worker_hf(a, pairs_hash_expected: str | None) -> dict:
+def worker_hf(a) -> dict:
     from hf_hybrid.arguments import HybridTrainingArguments
     from hf_hybrid.loss import InfoNCELoss
     from hf_hybrid.model import DualEncoder
@@ -217,7 +218,7 @@ def main() -> None:
         import torch
 
         torch.set_num_threads(a.threads)
-        res = worker_hf(a, None) if a.worker == "hf" else worker_st(a, a.pairs_file)
+        res = worker_hf(a) if a.worker == "hf" else worker_st(a, a.pairs_file)
         Path(a.result_file).write_text(json.dumps(res))
         return
 
