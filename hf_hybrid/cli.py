@@ -15,6 +15,7 @@ from typing import Any
 import transformers
 from transformers import set_seed
 
+from ._io import atomic_write_json
 from .arguments import DEMO_MODEL, DataArguments, HybridTrainingArguments, ModelArguments, parse_args
 from .data import (
     RetrievalPool,
@@ -82,7 +83,7 @@ def build_model(model_args: ModelArguments, training_args: HybridTrainingArgumen
                 build_demo_encoder(name, texts, vocab_size=model_args.demo_vocab_size,
                                    hidden_size=model_args.demo_hidden_size, num_layers=model_args.demo_num_layers,
                                    seed=training_args.seed)
-                _write_json(stamp, settings)
+                atomic_write_json(stamp, settings)
     overrides = {k: getattr(model_args, k) for k in ("pooling", "query_prompt", "passage_prompt")
                  if getattr(model_args, k) is not None}
     model = DualEncoder.from_pretrained(name, query_max_length=model_args.query_max_length,
@@ -165,7 +166,7 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
     trainer.save_model(output_dir)
     results = {"before": before, "after": after, "output_dir": os.path.abspath(output_dir)}
     if trainer.is_world_process_zero():
-        _write_json(os.path.join(output_dir, "eval_results.json"), results)
+        atomic_write_json(os.path.join(output_dir, "eval_results.json"), results)
         result_obj = getattr(trainer, "last_eval_result", None)
         if result_obj is not None:
             _write_card(output_dir, config, result_obj, model_args)
@@ -190,11 +191,6 @@ def _read_json(path: str) -> Any:
         return json.load(fh)
 
 
-def _write_json(path: str, obj: Any) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as fh:
-        json.dump(obj, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def _write_card(output_dir: str, config: dict[str, Any], result: Any, model_args: ModelArguments) -> None:

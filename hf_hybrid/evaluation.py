@@ -27,6 +27,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from ._io import atomic_write_bytes
 from .data import DataError, RetrievalPool
 from .metrics_core import compute_retrieval_metrics
 
@@ -111,7 +112,7 @@ class RetrievalResult:
     def to_json(self, path: str | os.PathLike | None = None) -> str:
         text = json.dumps(self.to_dict(), indent=2, ensure_ascii=False)
         if path is not None:
-            _atomic_write_bytes(Path(path), text.encode("utf-8"))
+            atomic_write_bytes(Path(path), text.encode("utf-8"))
         return text
 
     def to_markdown(self, precision: int = 4) -> str:
@@ -194,7 +195,7 @@ class RetrievalResult:
         paths = {"json": out / f"{stem}.json", "markdown": out / f"{stem}.md",
                  "heatmap": out / f"{stem}_map_matrix.png"}
         self.to_json(paths["json"])
-        _atomic_write_bytes(paths["markdown"], self.to_markdown().encode("utf-8"))
+        atomic_write_bytes(paths["markdown"], self.to_markdown().encode("utf-8"))
         self.save_heatmap(paths["heatmap"])
         return paths
 
@@ -539,9 +540,3 @@ def load_pool(path: str | os.PathLike, languages: Sequence[str] | None = None, c
 
 # ============================================================================ helpers
 
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    with open(tmp, "wb") as fh:
-        fh.write(data)
-    os.replace(tmp, path)

@@ -43,6 +43,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
+from ._io import atomic_write_bytes
+
 if TYPE_CHECKING:  # heavy imports stay lazy: `python -m hf_hybrid.hub --help` must be instant
     from concurrent.futures import Future
 
@@ -697,10 +699,6 @@ def build_model_card(
     return ModelCard(text)
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
 
 
 def write_model_card(
@@ -737,7 +735,7 @@ def write_model_card(
         png = _heatmap_png(r["_source"])
         if png:
             fname = f"{re.sub(r'[^A-Za-z0-9]+', '_', r['name']).strip('_').lower() or 'eval'}_lang_pair_map.png"
-            _atomic_write(folder / fname, png)
+            atomic_write_bytes(folder / fname, png)
             heatmaps[r["name"]] = fname
     stored_results = {r["name"]: {k: r[k] for k in ("map", "mono", "cross", "max_rd", "matrix")} for r in rows}
     inputs = {
@@ -750,11 +748,11 @@ def write_model_card(
         "license": license,
         "heatmaps": heatmaps or None,
     }
-    _atomic_write(folder / CARD_INPUTS_NAME,
+    atomic_write_bytes(folder / CARD_INPUTS_NAME,
                   json.dumps(inputs, indent=2, sort_keys=True, default=str).encode("utf-8"))
     card = _card_from_inputs(folder, inputs, repo_id)
     readme = folder / "README.md"
-    _atomic_write(readme, card.encode("utf-8"))
+    atomic_write_bytes(readme, card.encode("utf-8"))
     return readme
 
 
