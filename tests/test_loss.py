@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import socket
 
 import pytest
 import torch
@@ -108,10 +109,8 @@ def _grads(model):
     return {k: p.grad.clone() for k, p in model.named_parameters()}
 
 
-def _worker(rank, world, init_file, sizes, symmetric, out_path):
-    # A file rendezvous, not a TCP port: a port picked as free can be taken by another job before
-    # the workers bind it (seen when two test runs shared the machine).
-    dist.init_process_group("gloo", init_method=f"file://{init_file}", rank=rank, world_size=world)
+def _worker(rank, world, port, sizes, symmetric, out_path):
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
     try:
         xq, xp, xn = _data(sizes)
         lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
@@ -126,10 +125,16 @@ def _worker(rank, world, init_file, sizes, symmetric, out_path):
         dist.destroy_process_group()
 
 
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 @pytest.mark.parametrize("sizes,symmetric", [((3, 3), False), (SIZES, True)])
 def test_two_processes_equal_one_process_on_the_global_batch(tmp_path, sizes, symmetric):
     out = tmp_path / "rank0.pt"
-    mp.spawn(_worker, args=(2, str(tmp_path / "rendezvous"), sizes, symmetric, str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, _free_port(), sizes, symmetric, str(out)), nprocs=2, join=True)
     got = torch.load(out)
 
     single = _Tower(symmetric)
