@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import os
 import socket
 
 import pytest
@@ -121,8 +122,15 @@ def _worker(rank, world, port, sizes, symmetric, out_path):
         dist.all_gather(losses, loss.detach())
         if rank == 0:
             torch.save({"losses": torch.stack(losses), "grads": _grads(model.module)}, out_path)
+        # Tear down in order: DDP's reducer first, then wait for the other rank, then the group;
+        # destroying the group while the peer (or the reducer) still uses it aborted gloo at exit.
+        del model
+        dist.barrier()
     finally:
         dist.destroy_process_group()
+    # Success: leave without running C++ static destructors, where gloo's threads intermittently
+    # abort ("terminate called without an active exception") after all the work is done and saved.
+    os._exit(0)
 
 
 def _free_port():
