@@ -207,6 +207,15 @@ def _core_kwargs(pool: RetrievalPool) -> dict[str, Any]:
             "query_langs": pool.query_langs, "candidate_langs": pool.cand_langs}
 
 
+def _evaluate(pool: RetrievalPool, model: str | None, max_chunk_elements: int | None,
+              **inputs: Any) -> RetrievalResult:
+    """The metrics core on the pool's groups and languages, wrapped in a result."""
+    if max_chunk_elements is not None:
+        inputs["max_chunk_elements"] = max_chunk_elements
+    metrics = compute_retrieval_metrics(**_core_kwargs(pool), **inputs)
+    return RetrievalResult(metrics, name=pool.name, model=model)
+
+
 def evaluate_scores(
     scores: Any,
     pool: RetrievalPool,
@@ -218,10 +227,8 @@ def evaluate_scores(
     max_chunk_elements: int | None = None,
 ) -> RetrievalResult:
     """Metrics from a ``(num_queries, num_candidates)`` score matrix in ``pool`` order (array, memmap, tensor)."""
-    extra = {} if max_chunk_elements is None else {"max_chunk_elements": max_chunk_elements}
-    metrics = compute_retrieval_metrics(scores, **_core_kwargs(pool), languages=languages, k_values=k_values,
-                                        top_k=top_k, **extra)
-    return RetrievalResult(metrics, name=pool.name, model=model)
+    return _evaluate(pool, model, max_chunk_elements, scores=scores, languages=languages, k_values=k_values,
+                     top_k=top_k)
 
 
 def evaluate_embeddings(
@@ -236,11 +243,8 @@ def evaluate_embeddings(
     max_chunk_elements: int | None = None,
 ) -> RetrievalResult:
     """Metrics from query/candidate embeddings (dot product; reported as cosine when they are unit-norm)."""
-    extra = {} if max_chunk_elements is None else {"max_chunk_elements": max_chunk_elements}
-    metrics = compute_retrieval_metrics(query_embeddings=query_embeddings, candidate_embeddings=candidate_embeddings,
-                                        **_core_kwargs(pool), languages=languages, k_values=k_values,
-                                        top_k=top_k, **extra)
-    return RetrievalResult(metrics, name=pool.name, model=model)
+    return _evaluate(pool, model, max_chunk_elements, query_embeddings=query_embeddings,
+                     candidate_embeddings=candidate_embeddings, languages=languages, k_values=k_values, top_k=top_k)
 
 
 # ============================================================================ embedding cache

@@ -163,6 +163,19 @@ def _chart(label: str) -> gr.BarPlot:
                       y_title="passages in the top-k", y_lim=[0, None], height=300, label=label, show_label=False)
 
 
+def _compare_column(choices, value, name: str):
+    """One side of the Compare tab: model choice, status line, language chart and results table."""
+    tag = name.lower()
+    with gr.Column():
+        model = gr.Dropdown(choices, value=value, label=f"Model {name}", allow_custom_value=True)
+        status = gr.Markdown(elem_id=f"status-{tag}")
+        chart = _chart(f"Model {name}: languages in the top-k")
+        table = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label=f"Model {name} results",
+                             wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
+                             elem_id=f"results-{tag}")
+    return model, status, chart, table
+
+
 def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
     """The Blocks app. Event names (``api_name``): ``search``, ``compare``, ``evaluate``."""
     engine = engine or DemoEngine()
@@ -218,20 +231,8 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                 compare_btn = gr.Button("Compare", variant="primary", scale=1, elem_id="compare-btn")
             ck = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k")
             with gr.Row():
-                with gr.Column():
-                    cmodel_a = gr.Dropdown(choices, value=model_a, label="Model A", allow_custom_value=True)
-                    status_a = gr.Markdown(elem_id="status-a")
-                    chart_a = _chart("Model A: languages in the top-k")
-                    table_a = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Model A results",
-                                           wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
-                                           elem_id="results-a")
-                with gr.Column():
-                    cmodel_b = gr.Dropdown(choices, value=model_b, label="Model B", allow_custom_value=True)
-                    status_b = gr.Markdown(elem_id="status-b")
-                    chart_b = _chart("Model B: languages in the top-k")
-                    table_b = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Model B results",
-                                           wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
-                                           elem_id="results-b")
+                cmodel_a, status_a, chart_a, table_a = _compare_column(choices, model_a, "A")
+                cmodel_b, status_b, chart_b, table_b = _compare_column(choices, model_b, "B")
             cquery.submit(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
                           [status_a, table_a, chart_a, status_b, table_b, chart_b], api_name=False)
             compare_btn.click(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
