@@ -1,4 +1,4 @@
-"""Check that a training run's output directory holds a complete, loadable checkpoint (design.md section 4)."""
+"""Check that a training run's output directory holds a complete, loadable checkpoint (docs/design.md section 4)."""
 
 import os
 import sys
@@ -6,7 +6,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 run = Path(sys.argv[1])
-required = ["modules.json", "config.json", "model.safetensors", "hf_hybrid_config.json", "README.md"]
+required = ["modules.json", "config.json", "model.safetensors", "hf_hybrid_config.json", "hf_hybrid_training.json", "README.md"]
 missing = [f for f in required if not (run / f).is_file()]
 ckpts = sorted(run.glob("checkpoint-*"))
 if missing or not ckpts:

@@ -46,7 +46,7 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     from hf_hybrid.data import bundled_sample_path, load_lareqa_pool
-    from hf_hybrid.model import DualEncoder
+    from hf_hybrid.modeling import DualEncoder
 
     torch.set_num_threads(a.threads)
     path = require_data("xquad-r", a.data)

@@ -28,7 +28,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import machine_info, machine_markdown, peak_rss_mib, print_header, write_results  # noqa: E402
 
-from hf_hybrid.metrics_core import compute_retrieval_metrics  # noqa: E402
+from hf_hybrid.evaluation.metrics_core import compute_retrieval_metrics  # noqa: E402
 
 LANGS = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
 N_GROUPS = 1190

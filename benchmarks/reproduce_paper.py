@@ -146,7 +146,7 @@ def load_data(a):
 
 def sampler_batches(train, strategy: str, alpha: float, a) -> list:
     """The batches a run trains on, epoch by epoch, as the Trainer draws them."""
-    from hf_hybrid.sampler import HybridBatchSampler
+    from hf_hybrid.sampling import HybridBatchSampler
 
     s = HybridBatchSampler(train, batch_size=a.batch_size, strategy=strategy, alpha=alpha, seed=a.seed,
                            num_replicas=1, rank=0)
@@ -209,7 +209,7 @@ def _run_one(a, name: str) -> None:
     from transformers.trainer_utils import get_last_checkpoint
 
     from hf_hybrid.evaluation import evaluate_model
-    from hf_hybrid.model import DualEncoder
+    from hf_hybrid.modeling import DualEncoder
 
     torch.set_num_threads(a.threads)
     t_start = time.perf_counter()
@@ -230,9 +230,8 @@ def _run_one(a, name: str) -> None:
             model = DualEncoder.from_pretrained(final)
             train_info = json.loads(info_file.read_text())
         else:
-            from hf_hybrid.arguments import HybridTrainingArguments
-            from hf_hybrid.loss import InfoNCELoss
-            from hf_hybrid.trainer import DualEncoderTrainer
+            from hf_hybrid.modeling import InfoNCELoss
+            from hf_hybrid.training import DualEncoderTrainer, HybridTrainingArguments
 
             set_seed(a.seed)  # LoRA's random init depends on it
             model = DualEncoder.from_pretrained(a.model, **lengths,
@@ -244,7 +243,6 @@ def _run_one(a, name: str) -> None:
                 save_total_limit=1, logging_steps=10, report_to="none", disable_tqdm=True, use_cpu=True,
                 eval_strategy="no", dataloader_num_workers=0)
             trainer = DualEncoderTrainer(model, args, train_dataset=train,
-                                         sampler_kwargs={"strategy": strategy, "alpha": alpha},
                                          loss=InfoNCELoss(temperature=0.05))
             last = get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
             if last:

@@ -26,7 +26,7 @@ import tracemalloc
 
 import numpy as np
 
-from hf_hybrid.sampler import GroupIndex, HybridBatchSampler
+from hf_hybrid.sampling import GroupIndex, HybridBatchSampler
 
 
 def rss_mb() -> float:

@@ -56,7 +56,7 @@ def load_training_data(data_dir: str | None):
 
 def ordered_pairs(dataset, batch_size: int, steps: int, seed: int) -> list[tuple[str, str]]:
     """The (query, positive) pairs of the first ``steps`` x-x batches, in training order."""
-    from hf_hybrid.sampler import HybridBatchSampler
+    from hf_hybrid.sampling import HybridBatchSampler
 
     sampler = HybridBatchSampler(dataset, batch_size=batch_size, strategy="x-x", seed=seed, num_replicas=1, rank=0)
     sampler.set_epoch(0)
@@ -126,10 +126,8 @@ def _common_args(a, out_dir: str) -> dict:
 
 
 def worker_hf(a) -> dict:
-    from hf_hybrid.arguments import HybridTrainingArguments
-    from hf_hybrid.loss import InfoNCELoss
-    from hf_hybrid.model import DualEncoder
-    from hf_hybrid.trainer import DualEncoderTrainer
+    from hf_hybrid.modeling import DualEncoder, InfoNCELoss
+    from hf_hybrid.training import DualEncoderTrainer, HybridTrainingArguments
 
     dataset, _ = load_training_data(a.data)
     model = DualEncoder.from_pretrained(a.model, query_prompt="query: ", passage_prompt="passage: ",
@@ -137,7 +135,7 @@ def worker_hf(a) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         args = HybridTrainingArguments(**_common_args(a, tmp), strategy="x-x")
         timer = _StepTimer()
-        trainer = DualEncoderTrainer(model, args, train_dataset=dataset, sampler_kwargs={"strategy": "x-x"},
+        trainer = DualEncoderTrainer(model, args, train_dataset=dataset,
                                      loss=InfoNCELoss(temperature=0.05), callbacks=[timer.callback])
         rec = _Recorder(trainer.data_collator, "query", "positive", a.steps * a.batch_size)
         trainer.data_collator = rec

@@ -28,8 +28,6 @@ from pathlib import Path  # noqa: E402
 
 import pytest  # noqa: E402
 
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-
 
 @pytest.fixture
 def hub_server():
@@ -44,11 +42,3 @@ def xquad_sample() -> Path:
     from hf_hybrid.data import bundled_sample_path
 
     return bundled_sample_path()
-
-
-def shared_dataset(name: str) -> Path:
-    """Path of a dataset in ../shared/data, or skip the test cleanly when it is absent."""
-    path = SHARED_DATA / name
-    if not path.is_dir():
-        pytest.skip(f"{path} not present (shared data is read from ../shared/data, never bundled)")
-    return path

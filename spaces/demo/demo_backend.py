@@ -11,6 +11,7 @@ a short message: a visitor of the Space never sees a stack trace.
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import logging
 import os
@@ -45,7 +46,7 @@ ENV_CACHE = "HF_HYBRID_DEMO_CACHE"
 DEMO_MODEL = "demo"  # value of the "untrained demo encoder" choice
 DEMO_LABEL = "untrained demo encoder (random init): run the quickstart for a trained one"
 QUICKSTART_DIR = REPO_ROOT / "outputs" / "quickstart"
-QUICKSTART_INIT = QUICKSTART_DIR / "demo-encoder-init"  # written by the quickstart before training
+QUICKSTART_INIT = QUICKSTART_DIR / "tiny-encoder-init"  # written by the quickstart before training
 
 # Input limits: they keep one request from tying up the (shared, CPU) Space for minutes.
 MAX_QUERY_CHARS = 500
@@ -308,22 +309,14 @@ def default_models() -> tuple[str, str]:
 
 def build_default_demo_encoder() -> Path:
     """The untrained demo encoder on the bundled texts, built once into the cache directory (atomically)."""
-    from hf_hybrid.demo_model import build_demo_encoder
+    from hf_hybrid.modeling import build_tiny_encoder
 
     pool = bundled_pool()
     texts = list(pool.cand_texts) + list(pool.query_texts)
     key = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
     target = cache_dir() / f"demo-encoder-{key}"
-    if _is_model_dir(target):
-        return target
-    tmp = Path(tempfile.mkdtemp(prefix=".demo-encoder-", dir=cache_dir()))
-    build_demo_encoder(tmp, texts, seed=0)
-    try:
-        os.replace(tmp, target)
-    except OSError:  # another process won the race: use its copy
-        import shutil
-
-        shutil.rmtree(tmp, ignore_errors=True)
+    if not _is_model_dir(target):
+        build_tiny_encoder(target, texts, seed=0)  # an atomic save: a racing process sees all or nothing
     return target
 
 
@@ -356,14 +349,13 @@ def load_model(name: str) -> LoadedModel:
     if not name:
         raise DemoInputError("Please choose a model (a local checkpoint directory or a Hugging Face Hub id).")
     try:
-        from hf_hybrid.model import DualEncoder
+        from hf_hybrid.checkpoint import resolve_model_dir
+        from hf_hybrid.modeling import DualEncoder
     except ImportError as err:  # pragma: no cover - packaging problem
         raise DemoInputError(f"hf_hybrid is not installed correctly ({err}); `pip install hf-hybrid`.") from None
     try:
         path = build_default_demo_encoder() if name == DEMO_MODEL else name
         model = DualEncoder.from_pretrained(path)
-        from hf_hybrid.model import resolve_model_dir
-
         root = resolve_model_dir(path)
     except Exception as err:  # any loader failure becomes a message; the log keeps the details
         logger.warning("could not load model %r", name, exc_info=True)
@@ -464,11 +456,12 @@ class DemoEngine:
                 emb = np.asarray(model.model.encode_passages(list(corpus.texts), batch_size=self.batch_size,
                                                              show_progress_bar=False), dtype=np.float32)
                 if path is not None:
+                    from hf_hybrid.checkpoint import atomic_write_bytes
+
                     try:
-                        path.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = path.with_name(f".{path.stem}.{os.getpid()}.{threading.get_ident()}.npy")
-                        np.save(tmp, emb)
-                        os.replace(tmp, path)
+                        buffer = io.BytesIO()
+                        np.save(buffer, emb)
+                        atomic_write_bytes(path, buffer.getvalue())
                     except OSError:
                         logger.warning("could not write the index cache %s", path, exc_info=True)
             self._indexes[key] = emb
@@ -557,34 +550,27 @@ class DemoEngine:
 def held_out_articles(model_dir: Path | None) -> list[str] | None:
     """Articles of the bundled sample that the training run of ``model_dir`` held out, or None.
 
-    Read from ``hf_hybrid_training.json`` (written by ``train.py``): only when it trained on the bundled
-    sample with an article split and no separate eval set. The split is recomputed with the same code
-    the training run used (``hf_hybrid.cli.prepare_data``), so it cannot drift from it.
+    Read from the training record ``hf_hybrid_training.json`` (its ``data`` section, written by
+    ``train.py``): only when it trained on the bundled sample with an article split and no separate eval set.
+    The demo never imports training code: the record says which articles were held out.
     """
     if model_dir is None:
         return None
-    path = Path(model_dir) / "hf_hybrid_training.json"
-    try:
-        data_args = json.loads(path.read_text(encoding="utf-8")).get("data_args") or {}
-    except (OSError, ValueError, AttributeError):
-        return None
-    if data_args.get("train_data") not in ("bundled", "xquad-r-sample") or data_args.get("eval_data") \
-            or not data_args.get("test_articles"):
+    from hf_hybrid.checkpoint import TRAINING_RECORD_NAME, read_json
+    from hf_hybrid.data import BUNDLED, resolve_data_source
+
+    path = Path(model_dir) / TRAINING_RECORD_NAME
+    if not path.is_file():
         return None
     try:
-        from dataclasses import fields as dc_fields
-
-        from hf_hybrid.arguments import DataArguments
-        from hf_hybrid.cli import prepare_data
-
-        known = {f.name for f in dc_fields(DataArguments)}
-        _, pool = prepare_data(DataArguments(**{k: v for k, v in data_args.items() if k in known}))
-    except Exception:  # an older/newer record we cannot replay: fall back to all articles
-        logger.warning("could not recompute the held-out articles from %s", path, exc_info=True)
+        data = read_json(path, what="training record").get("data") or {}
+    except Exception:  # noqa: BLE001 - a damaged or foreign record: fall back to all articles
+        logger.warning("could not read the held-out articles from %s", path, exc_info=True)
         return None
-    if pool is None:
+    source = data.get("train_data")
+    if not isinstance(source, str) or resolve_data_source(source) != resolve_data_source(BUNDLED) or data.get("eval_data"):
         return None
-    return list(pool.meta.get("articles") or []) or None
+    return list(data.get("held_out_articles") or []) or None
 
 
 _TMP: Path | None = None

@@ -1,15 +1,20 @@
 # Copyright 2025 The hf-hybrid developers. Licensed under the Apache License, Version 2.0.
 """LAReQA retrieval metrics as a Hugging Face `evaluate` metric.
 
-The numbers are computed by lareqa_core.py, a byte-identical copy of hf_hybrid/metrics_core.py
-(the hf-hybrid library and this metric share one implementation and cannot drift; the copy
-exists because the Space runs without hf-hybrid installed).
+The numbers are computed by metrics_core.py and ranking.py, byte-identical copies of
+hf_hybrid/evaluation/metrics_core.py and hf_hybrid/evaluation/ranking.py (the hf-hybrid library and this
+metric share one implementation and cannot drift; the copies exist because the Space runs without
+hf-hybrid installed).
 """
 
 import datasets
 import evaluate
 
-from .lareqa_core import CORE_VERSION, compute_retrieval_metrics
+# evaluate copies only the local files this script imports itself (not those they import), so ranking.py,
+# which metrics_core.py imports, is named here too.  No comment may end these two lines: evaluate would
+# read it as the URL to download the module from.
+from .metrics_core import CORE_VERSION, compute_retrieval_metrics
+from .ranking import rank_metrics
 
 _CITATION = """\
 @inproceedings{roy-etal-2020-lareqa,

@@ -1,0 +1,43 @@
+"""``python -m hf_hybrid <command> [args]`` (also installed as the ``hf-hybrid`` command).
+
+Commands: ``train`` (same as ``train.py``), ``evaluate``, and the Hub ones ``push``, ``publish-metric``,
+``publish-demo``, ``card``, ``resolve``. ``python -m hf_hybrid <command> --help`` describes each.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+HUB_COMMANDS = ("push", "publish-metric", "publish-demo", "card", "resolve")
+USAGE = ("usage: python -m hf_hybrid {train,evaluate," + ",".join(HUB_COMMANDS) + "} [args]\n"
+         "  train      fine-tune a dual encoder (same as train.py)\n"
+         "  evaluate   LAReQA / BEIR retrieval metrics of a model\n"
+         "  push, publish-metric, publish-demo, card, resolve   the Hugging Face Hub")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "train":
+        from .commands.train import main as train
+
+        train(rest)
+        return 0
+    if command == "evaluate":
+        from .commands.evaluate import main as evaluate
+
+        return evaluate(rest)
+    if command in HUB_COMMANDS:
+        from .commands.hub import main as hub
+
+        return hub(argv)
+    print(f"error: unknown command {command!r}\n{USAGE}", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Parallel question/passage data in canonical *group* form, and retrieval pools.
+
+Hybrid batch sampling needs to know, for every question, which languages it exists in, so every source
+(LAReQA directories, JSONL / Parquet / CSV files, ``datasets`` datasets) is normalised into one
+``datasets.Dataset`` with one row per (group, language); evaluation ranks a :class:`RetrievalPool`. The
+schema and the rules (splits by article, the answer sentence as positive) are in ``docs/design.md``,
+section 1. This package imports nothing else of ``hf_hybrid``.
+
+One concept per module: :mod:`.errors`, :mod:`.jsonl` (the one JSONL reader), :mod:`.schema`,
+:mod:`.lareqa`, :mod:`.tables`, :mod:`.beir`, :mod:`.pool`, :mod:`.sources` (the ``"bundled"`` alias),
+:mod:`.split`, :mod:`.summary`.
+"""
+
+from __future__ import annotations
+
+from .beir import is_beir_dir, load_beir_pool
+from .errors import DataError
+from .jsonl import iter_jsonl, read_jsonl
+from .lareqa import load_lareqa, load_lareqa_pool
+from .pool import RetrievalPool
+from .schema import OPTIONAL_COLUMNS, REQUIRED_COLUMNS, validate_parallel
+from .sources import (
+    BUNDLED,
+    bundled_sample_path,
+    is_bundled,
+    is_lareqa_source,
+    load_parallel_data,
+    load_pool,
+    resolve_data_source,
+)
+from .split import filter_languages, split_by_article
+from .summary import DataSummary, summarize
+from .tables import load_pairs
+
+__all__ = [
+    "BUNDLED",
+    "OPTIONAL_COLUMNS",
+    "REQUIRED_COLUMNS",
+    "DataError",
+    "DataSummary",
+    "RetrievalPool",
+    "bundled_sample_path",
+    "filter_languages",
+    "is_beir_dir",
+    "is_bundled",
+    "is_lareqa_source",
+    "iter_jsonl",
+    "load_beir_pool",
+    "load_lareqa",
+    "load_lareqa_pool",
+    "load_pairs",
+    "load_parallel_data",
+    "load_pool",
+    "read_jsonl",
+    "resolve_data_source",
+    "split_by_article",
+    "summarize",
+    "validate_parallel",
+]

@@ -1,0 +1,99 @@
+"""Names of data sources: the ``"bundled"`` sample, directories and files, for training and evaluation.
+
+Commands, configs and the demo name their data by a string: ``"bundled"`` (the XQuAD-R sample shipped in
+the package, so that the quickstart, the tests and the demo run offline), a LAReQA directory, a BEIR
+directory or a table file. This module is the one place that knows the ``"bundled"`` alias (and its old
+spelling ``"xquad-r-sample"``): :func:`load_parallel_data` turns a source into canonical pairs
+(``docs/design.md``, section 1) and :func:`load_pool` into a retrieval pool.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+from typing import Mapping, Sequence
+
+import datasets
+
+from .beir import is_beir_dir, load_beir_pool
+from .errors import DataError
+from .lareqa import load_lareqa, load_lareqa_pool
+from .pool import RetrievalPool
+from .split import filter_languages
+from .tables import load_pairs
+
+logger = logging.getLogger(__name__)
+
+__all__ = [
+    "BUNDLED",
+    "bundled_sample_path",
+    "is_bundled",
+    "is_lareqa_source",
+    "load_parallel_data",
+    "load_pool",
+    "resolve_data_source",
+]
+
+#: The name of the XQuAD-R sample shipped in the package.
+BUNDLED = "bundled"
+_BUNDLED_NAMES = (BUNDLED, "xquad-r-sample")  # the second is the old spelling, still accepted
+
+
+def bundled_sample_path() -> Path:
+    """Directory of the XQuAD-R sample shipped in the package (11 languages, a few articles, CC BY-SA 4.0).
+
+    It exists so that the quickstart, the tests and the demo run offline; see its ``README.md`` for the
+    attribution and which articles it holds.
+    """
+    return Path(__file__).parent.parent / "resources" / "xquad_r_sample"
+
+
+def is_bundled(source: object) -> bool:
+    """Whether ``source`` names the bundled sample (``"bundled"``, or its old spelling ``"xquad-r-sample"``)."""
+    return isinstance(source, str) and source in _BUNDLED_NAMES
+
+
+def resolve_data_source(source: str) -> str:
+    """The bundled sample's path for ``"bundled"``; any other source unchanged."""
+    return str(bundled_sample_path()) if is_bundled(source) else source
+
+
+def is_lareqa_source(source: str) -> bool:
+    """Whether ``source`` is read as a LAReQA directory (the bundled sample, or any directory)."""
+    return Path(resolve_data_source(source)).is_dir()
+
+
+def load_parallel_data(
+    source: str | os.PathLike | datasets.Dataset | datasets.DatasetDict,
+    languages: Sequence[str] | None = None,
+    context: bool = False,
+    column_mapping: Mapping[str, str] | None = None,
+) -> datasets.Dataset:
+    """Load any supported source into canonical form: a LAReQA directory, a table file or a dataset.
+
+    ``source="bundled"`` (or ``"xquad-r-sample"``) gives the XQuAD-R sample shipped in the package.
+    """
+    if is_bundled(source):
+        source = bundled_sample_path()
+    if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
+        return load_lareqa(source, languages, context)
+    ds = load_pairs(source, column_mapping)
+    return filter_languages(ds, languages) if languages else ds
+
+
+def load_pool(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
+              split: str = "test") -> RetrievalPool:
+    """A BEIR or LAReQA directory (``"bundled"`` = the XQuAD-R sample shipped with the package) as a pool.
+
+    ``split`` names the BEIR qrels file; ``context`` only applies to LAReQA data.
+    """
+    p = Path(resolve_data_source(str(source)))
+    if not p.is_dir():
+        raise DataError(f"--data {source}: not a directory (expected a LAReQA directory of <lang>.json files or "
+                        "a BEIR directory with corpus.jsonl, queries.jsonl, qrels/).")
+    if is_beir_dir(p):
+        if context:
+            logger.warning("--context has no meaning for BEIR data; ignored.")
+        return load_beir_pool(p, split=split, languages=languages)
+    return load_lareqa_pool(p, languages=languages, context=context)

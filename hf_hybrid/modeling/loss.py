@@ -1,0 +1,157 @@
+"""InfoNCE with in-batch (and cross-process) negatives.
+
+Why by hand: sentence-transformers' ``MultipleNegativesRankingLoss`` works on its own model class and
+gathers across devices only as an option tied to its trainer; here the loss must take the embeddings of
+our :class:`~hf_hybrid.modeling.DualEncoder`, see the *global* batch that the hybrid sampler built
+(``docs/design.md`` section 2: the W x B pairs of one step are duplicate-free and share one batch kind),
+and give exactly the single-process gradients under DDP. It is a few lines of well-tested arithmetic.
+
+Distributed semantics (``docs/design.md`` section 5; W processes, rank r holds B_r pairs, N = sum of B_r):
+
+* the query, passage and hard-negative embeddings of all ranks are gathered **with gradients**
+  (``torch.distributed.nn.functional.all_gather`` is differentiable; ``accelerate``'s ``gather`` and
+  ``torch.distributed.all_gather`` are not: with them the other ranks' rows would be constants and the
+  gradients would be wrong);
+* rank r scores its own queries against every candidate of the global batch; the label of its i-th
+  query is ``offset_r + i`` with ``offset_r = B_0 + ... + B_{r-1}`` (``r * B`` for equal batches);
+* rank r returns ``loss_r = (W / N) * sum of its per-query cross-entropies``. The all_gather backward
+  sums the gradients that every rank's loss sends to a rank's embeddings, so each rank's parameters
+  receive ``d(sum_r loss_r)/d theta = W * dL/d theta`` through its own rows, where ``L`` is the mean
+  cross-entropy over all N queries; DDP averages over the W ranks and ends with exactly ``dL/d theta``,
+  the gradient of one process on the concatenated batch. With equal batches ``W / N = 1 / B``: loss_r
+  is just the mean over the local queries, and the mean of the W logged losses is ``L``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+MIN_TEMPERATURE = 1e-3
+MAX_TEMPERATURE = 1.0
+
+
+def _world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_world_size(), dist.get_rank()
+    return 1, 0
+
+
+def gather_with_grad(x: Tensor) -> tuple[Tensor, list[int]]:
+    """Concatenate ``x`` ([n_r, ...]) from all ranks, differentiably; also return every n_r.
+
+    Ranks may hold different numbers of rows (a last, short batch): rows are padded to the largest
+    count for the collective and the padding is sliced away again.
+    """
+    world, _ = _world()
+    if world == 1:
+        return x, [x.shape[0]]
+    from torch.distributed.nn.functional import all_gather
+
+    n = torch.tensor([x.shape[0]], device=x.device, dtype=torch.long)
+    sizes_t = [torch.zeros_like(n) for _ in range(world)]
+    dist.all_gather(sizes_t, n)
+    sizes = [int(s.item()) for s in sizes_t]
+    longest = max(sizes)
+    if x.shape[0] < longest:
+        x = torch.cat([x, x.new_zeros((longest - x.shape[0], *x.shape[1:]))])
+    parts = all_gather(x.contiguous())
+    return torch.cat([p[:s] for p, s in zip(parts, sizes)]), sizes
+
+
+class InfoNCELoss(nn.Module):
+    """Contrastive loss of queries against their passages, the other passages of the batch as negatives.
+
+    Args:
+        temperature: softmax temperature (similarities are divided by it); 0.05 suits cosine scores.
+        learnable_temperature: learn it, parametrised as ``log(temperature)`` and clamped to
+            ``[1e-3, 1]`` (``log_temperature`` is then a parameter: give it to the optimizer).
+        symmetric: add the passage-to-query direction (each passage must pick its query among all
+            queries) and average the two terms.
+        gather_across_processes: under ``torch.distributed`` use the global batch as negatives (see
+            module docstring for the gradient scaling). No effect in a single process.
+
+    ``forward(query_emb [B, H], passage_emb [B, H], negative_emb=None)`` where ``negative_emb`` is
+    ``[B, K, H]`` (K hard negatives per query) or ``[M, H]``; negatives are appended to the candidate
+    matrix, so they act as extra negatives for *every* query. Every rank must pass negatives or none.
+    """
+
+    def __init__(
+        self,
+        temperature: float = 0.05,
+        learnable_temperature: bool = False,
+        symmetric: bool = False,
+        gather_across_processes: bool = True,
+    ) -> None:
+        super().__init__()
+        if not MIN_TEMPERATURE <= float(temperature) <= MAX_TEMPERATURE:
+            raise ValueError(f"temperature={temperature} must be in [{MIN_TEMPERATURE}, {MAX_TEMPERATURE}]")
+        log_t = torch.tensor(math.log(float(temperature)), dtype=torch.float32)
+        if learnable_temperature:
+            self.log_temperature = nn.Parameter(log_t)
+        else:
+            self.register_buffer("log_temperature", log_t, persistent=False)
+        self.learnable_temperature = learnable_temperature
+        self.symmetric = symmetric
+        self.gather_across_processes = gather_across_processes
+
+    @property
+    def temperature(self) -> float:
+        """Current temperature as a float (for logging)."""
+        return float(self._temperature().detach())
+
+    def get_config_dict(self) -> dict[str, Any]:
+        """The loss settings as a JSON-ready dict (the ``loss`` section of the training record).
+
+        ``temperature`` is the current value (for a learnable one, what training has reached) to 6
+        significant digits: the float32 parameter would otherwise print 0.05 as 0.04999999701976776.
+        """
+        return {
+            "name": type(self).__name__,
+            "temperature": float(f"{self.temperature:.6g}"),
+            "learnable_temperature": self.learnable_temperature,
+            "symmetric": self.symmetric,
+        }
+
+    def _temperature(self) -> Tensor:
+        return self.log_temperature.clamp(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)).exp()
+
+    def forward(self, query_emb: Tensor, passage_emb: Tensor, negative_emb: Tensor | None = None) -> Tensor:
+        if query_emb.ndim != 2 or passage_emb.shape != query_emb.shape:
+            raise ValueError(
+                f"query_emb and passage_emb must both be [B, H] with the same shape, got "
+                f"{tuple(query_emb.shape)} and {tuple(passage_emb.shape)}"
+            )
+        if negative_emb is not None:
+            if negative_emb.ndim == 3:
+                negative_emb = negative_emb.reshape(-1, negative_emb.shape[-1])
+            if negative_emb.ndim != 2 or negative_emb.shape[-1] != query_emb.shape[-1]:
+                raise ValueError(
+                    f"negative_emb must be [B, K, H] or [M, H] with H={query_emb.shape[-1]}, got {tuple(negative_emb.shape)}"
+                )
+        world, rank = _world() if self.gather_across_processes else (1, 0)
+        if world > 1:
+            all_q, sizes = gather_with_grad(query_emb)
+            all_p, _ = gather_with_grad(passage_emb)
+            all_n = gather_with_grad(negative_emb)[0] if negative_emb is not None else None
+        else:
+            all_q, all_p, all_n, sizes = query_emb, passage_emb, negative_emb, [query_emb.shape[0]]
+        offset = sum(sizes[:rank])
+        total = sum(sizes)
+        b = query_emb.shape[0]
+        labels = torch.arange(offset, offset + b, device=query_emb.device)
+
+        scale = 1.0 / self._temperature().to(query_emb.device)
+        candidates = all_p if all_n is None else torch.cat([all_p, all_n])
+        logits = (query_emb.float() @ candidates.float().T) * scale
+        loss = F.cross_entropy(logits, labels, reduction="sum")
+        if self.symmetric:
+            logits_p = (passage_emb.float() @ all_q.float().T) * scale
+            loss = 0.5 * (loss + F.cross_entropy(logits_p, labels, reduction="sum"))
+        # world / total == 1 / b for equal batches: the local mean. See the module docstring.
+        return loss * (world / total)

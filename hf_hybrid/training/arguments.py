@@ -1,0 +1,115 @@
+"""The arguments of a training run, as dataclasses for ``transformers.HfArgumentParser``.
+
+Three dataclasses, each handed whole to the part of the pipeline that owns it (as Tevatron's driver does):
+
+- :class:`ModelArguments` -> :func:`hf_hybrid.training.pipeline.build_model` and the loss;
+- :class:`DataArguments` -> :func:`hf_hybrid.training.pipeline.prepare_data`;
+- :class:`HybridTrainingArguments` (``TrainingArguments`` plus the sampling settings) -> the
+  :class:`~hf_hybrid.training.trainer.DualEncoderTrainer`, which builds its
+  :class:`~hf_hybrid.sampling.HybridBatchSampler` from these typed fields.
+
+The sampling settings are checked when the arguments are built, so a bad strategy or schedule fails before
+a model is loaded. Their meaning is in ``docs/design.md`` section 2.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+from transformers import TrainingArguments
+
+from ..sampling import ALPHA_SCHEDULES, AlphaSchedule, Strategy
+from ..sampling.language_weights import resolve_language_weights
+
+#: ``model_name_or_path`` value that builds a small random-init encoder (tests and smoke runs only).
+TINY_MODEL = "tiny"
+
+
+@dataclass
+class ModelArguments:
+    """Which encoder to fine-tune, how it embeds text, and the contrastive loss."""
+
+    model_name_or_path: str = field(default=TINY_MODEL, metadata={
+        "help": "Hub id or local path of the encoder (XLM-R, LaBSE, multilingual-e5, an hf-hybrid checkpoint "
+                f"or a PEFT adapter). '{TINY_MODEL}' builds a small random-init encoder whose tokenizer is "
+                "trained on the training text: for trying the pipeline offline, not for real use."})
+    pooling: str | None = field(default=None, metadata={"help": "mean | cls | last (default: the checkpoint's, else mean)."})
+    query_prompt: str | None = field(default=None, metadata={"help": "Prefix for queries, e.g. 'query: ' for e5."})
+    passage_prompt: str | None = field(default=None, metadata={"help": "Prefix for passages, e.g. 'passage: '."})
+    query_max_length: int = field(default=64, metadata={"help": "Max tokens of a query."})
+    passage_max_length: int = field(default=128, metadata={"help": "Max tokens of a passage."})
+    separate_towers: bool = field(default=False, metadata={"help": "Separate query and passage encoders."})
+    loss_temperature: float = field(default=0.05, metadata={
+        "help": "InfoNCE temperature (the initial value if learnable); not the language_temperature of sampling."})
+    learnable_temperature: bool = field(default=False, metadata={"help": "Learn the loss temperature."})
+    symmetric_loss: bool = field(default=False, metadata={"help": "Add the passage-to-query InfoNCE term."})
+    lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
+    lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
+    lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha."})
+    lora_dropout: float = field(default=0.0, metadata={"help": "LoRA dropout."})
+    lora_target_modules: list[str] | None = field(default=None, metadata={
+        "help": "Module names to adapt (default: the attention projections of the model type)."})
+    merge_lora: bool = field(default=False, metadata={"help": "Also export a merged full model to <output_dir>/merged."})
+    tiny_hidden_size: int = field(default=128, metadata={"help": f"'{TINY_MODEL}' encoder: hidden size."})
+    tiny_num_layers: int = field(default=2, metadata={"help": f"'{TINY_MODEL}' encoder: transformer layers."})
+    tiny_vocab_size: int = field(default=8000, metadata={"help": f"'{TINY_MODEL}' encoder: tokenizer vocabulary size."})
+
+
+@dataclass
+class DataArguments:
+    """Training data and the held-out evaluation split (``docs/design.md`` section 1)."""
+
+    train_data: str = field(default="bundled", metadata={
+        "help": "LAReQA directory, JSONL/Parquet/CSV file, or 'bundled' (the XQuAD-R sample in the package)."})
+    languages: list[str] | None = field(default=None, metadata={"help": "Languages to keep (default: all)."})
+    context: bool = field(default=False, metadata={"help": "LAReQA: append the paragraph to answer sentences."})
+    test_articles: float = field(default=0.25, metadata={
+        "help": "Held-out articles for evaluation: a fraction (< 1) or a count (>= 1). 0 disables the split."})
+    split_seed: int = field(default=0, metadata={"help": "Seed of the article split."})
+    eval_data: str | None = field(default=None, metadata={
+        "help": "A separate LAReQA directory to evaluate on (all its articles), instead of the held-out split."})
+    eval_before_training: bool = field(default=True, metadata={"help": "Evaluate the model before training too."})
+
+
+@dataclass
+class HybridTrainingArguments(TrainingArguments):
+    """``TrainingArguments`` plus the hybrid batch sampling settings (``docs/design.md`` section 2).
+
+    The sampler takes these fields as they are; ``language_weights`` may also be a mapping
+    ``{language: weight}`` when given in a YAML/JSON config.
+    """
+
+    strategy: str = field(default=Strategy.HYBRID.value, metadata={
+        "help": "hybrid | x-x-mono | x-x | x-y", "choices": [s.value for s in Strategy]})
+    alpha: float = field(default=0.5, metadata={
+        "help": "Probability of a monolingual batch (hybrid); with a schedule, its value at the first step."})
+    alpha_schedule: str = field(default="constant", metadata={
+        "help": "constant | linear (from alpha at the first step to alpha_end at the last).",
+        "choices": list(ALPHA_SCHEDULES)})
+    alpha_end: float | None = field(default=None, metadata={"help": "Alpha at the last step of a linear schedule."})
+    language_weights: str = field(default="uniform", metadata={
+        "help": "uniform | proportional | temperature (with language_temperature), or a {language: weight} "
+                "mapping in a config file."})
+    language_temperature: float | None = field(default=None, metadata={
+        "help": "tau of language_weights=temperature: p(language) ~ n ** (1 / tau); not the loss temperature."})
+
+    def __post_init__(self) -> None:
+        check_sampling_arguments(self)
+        super().__post_init__()
+
+
+def check_sampling_arguments(args: HybridTrainingArguments) -> None:
+    """Fail fast, before any data or model is loaded, on sampling settings the sampler would reject.
+
+    The checks are the sampler's own (one piece of code per rule), run on a one-language stand-in.
+    """
+    valid = [s.value for s in Strategy]
+    if str(getattr(args.strategy, "value", args.strategy)) not in valid:
+        raise ValueError(f"strategy={args.strategy!r} is not one of {valid}.")
+    args.strategy = Strategy(getattr(args.strategy, "value", args.strategy)).value
+    AlphaSchedule.from_arguments(args.alpha_schedule, args.alpha, args.alpha_end, total_steps=None, num_epochs=1,
+                                 steps_per_epoch=1)
+    if not isinstance(args.language_weights, Mapping):  # a mapping's languages are checked against the data
+        resolve_language_weights(["xx"], np.ones(1), None, args.language_weights, args.language_temperature)

@@ -1,0 +1,50 @@
+"""`PairCollator`: turn a batch of training examples into the query, passage and negative tensors.
+
+Queries and passages are tokenised separately, each with its own prompt, max length and padding, because
+padding a short query to the length of a long passage wastes most of the compute. Hard negatives of all
+pairs are flattened into one extra candidate block that every query of the (global) batch is scored
+against, as sentence-transformers' ``MultipleNegativesRankingLoss`` does (``docs/design.md`` section 5).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+
+from ..modeling import DualEncoder
+
+
+@dataclass
+class PairCollator:
+    """Collate :class:`~hf_hybrid.sampling.PairDataset` items for :class:`~hf_hybrid.modeling.DualEncoder`.
+
+    Args:
+        model: the dual encoder whose tokenizer, prompts and max lengths apply.
+        pad_to_multiple_of: pad each block to a multiple of this many tokens (tensor cores), or not at all.
+
+    Returns (from ``__call__``): ``{"query": BatchEncoding, "passage": BatchEncoding, "query_langs": [...],
+    "passage_langs": [...]}`` plus ``"negatives"`` when any item has hard negatives.
+    """
+
+    model: DualEncoder
+    pad_to_multiple_of: int | None = None
+
+    def _encode(self, texts: Sequence[str], kind: str) -> dict[str, torch.Tensor]:
+        enc = self.model.tokenize(list(texts), kind=kind)
+        return self.model.tokenizer.pad(enc, padding=True, pad_to_multiple_of=self.pad_to_multiple_of,
+                                        return_tensors="pt")
+
+    def __call__(self, items: list[dict[str, Any]]) -> dict[str, Any]:
+        batch: dict[str, Any] = {
+            "query": self._encode([it["query"] for it in items], "query"),
+            "passage": self._encode([it["positive"] for it in items], "passage"),
+            "query_langs": [it.get("query_lang") for it in items],
+            "passage_langs": [it.get("passage_lang") for it in items],
+        }
+        negatives = [n for it in items for n in (it.get("negatives") or [])]
+        if negatives:
+            batch["negatives"] = self._encode(negatives, "passage")
+        return batch

@@ -1,0 +1,170 @@
+"""The training pipeline behind ``train.py``: data -> model -> DualEncoderTrainer -> evaluate -> save.
+
+Kept in the library (the script only parses arguments) so that notebooks and tests run exactly what users
+launch. Each step takes the argument dataclass it owns, whole.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from dataclasses import dataclass
+from typing import Any
+
+import transformers
+from transformers import set_seed
+
+from ..checkpoint import atomic_write_json, read_json
+from ..data import (RetrievalPool, is_lareqa_source, load_lareqa_pool, load_parallel_data, resolve_data_source,
+                    split_by_article, summarize)
+from ..modeling import DualEncoder, InfoNCELoss, apply_lora, build_tiny_encoder, merge_and_export
+from .arguments import TINY_MODEL, DataArguments, HybridTrainingArguments, ModelArguments
+from .record import DataRecord
+from .trainer import DualEncoderTrainer
+
+logger = logging.getLogger("hf_hybrid")
+
+TINY_INIT_DIR = "tiny-encoder-init"  # inside output_dir: the random-init encoder a tiny run starts from
+TINY_SETTINGS_NAME = "tiny_settings.json"
+SUMMARY_ROWS = (("pool_map", "multilingual pool mAP"), ("mono_map", "mono mAP"), ("cross_map", "cross mAP"),
+                ("max_rd", "MaxRD (lower = less bias)"))
+
+
+@dataclass
+class PreparedData:
+    """The training rows, the evaluation pool (or None) and the articles held out for it (or None)."""
+
+    train: Any
+    pool: RetrievalPool | None
+    held_out_articles: list[str] | None
+
+
+def prepare_data(data_args: DataArguments) -> PreparedData:
+    """Training dataset and evaluation pool (held-out articles, or a separate LAReQA directory)."""
+    source = resolve_data_source(data_args.train_data)
+    dataset = load_parallel_data(source, languages=data_args.languages, context=data_args.context)
+    if data_args.eval_data:
+        pool = load_lareqa_pool(resolve_data_source(data_args.eval_data), languages=data_args.languages,
+                                context=data_args.context)
+        return PreparedData(dataset, pool, None)
+    if not data_args.test_articles:
+        return PreparedData(dataset, None, None)
+    n = data_args.test_articles
+    train, test = split_by_article(dataset, test_size=int(n) if n >= 1 else float(n), seed=data_args.split_seed)
+    held_out = sorted(set(test["article"]))
+    if is_lareqa_source(data_args.train_data):
+        pool = load_lareqa_pool(source, languages=data_args.languages, articles=set(held_out),
+                                context=data_args.context)
+    else:
+        pool = RetrievalPool.from_pairs(test, name="held-out")
+    return PreparedData(train, pool, held_out)
+
+
+def data_fingerprint(dataset: Any) -> str:
+    """A short fingerprint of the training rows (their group ids and languages)."""
+    digest = hashlib.sha256()
+    for g, lang in zip(dataset["group_id"], dataset["lang"]):
+        digest.update(f"{g}\t{lang}\n".encode())
+    return digest.hexdigest()[:16]
+
+
+def build_tiny_init(model_args: ModelArguments, training_args: HybridTrainingArguments, train: Any) -> str:
+    """The random-init encoder of a ``tiny`` run, rebuilt only when its settings or the data changed."""
+    path = os.path.join(training_args.output_dir, TINY_INIT_DIR)
+    settings = {"hidden_size": model_args.tiny_hidden_size, "num_layers": model_args.tiny_num_layers,
+                "vocab_size": model_args.tiny_vocab_size, "seed": training_args.seed,
+                "train_data": data_fingerprint(train)}
+    stamp = os.path.join(path, TINY_SETTINGS_NAME)
+    with training_args.main_process_first(desc="building the tiny encoder"):
+        if not os.path.isfile(stamp) or read_json(stamp, what="tiny encoder") != settings:
+            texts = list(train["query"]) + list(train["positive"])
+            build_tiny_encoder(path, texts, vocab_size=model_args.tiny_vocab_size,
+                               hidden_size=model_args.tiny_hidden_size, num_layers=model_args.tiny_num_layers,
+                               seed=training_args.seed)
+            atomic_write_json(stamp, settings)
+    return path
+
+
+def build_model(model_args: ModelArguments, training_args: HybridTrainingArguments, train: Any) -> DualEncoder:
+    """Load (or, for ``tiny``, build) the encoder and wrap it in a DualEncoder, with LoRA if asked."""
+    name = model_args.model_name_or_path
+    if name == TINY_MODEL:
+        name = build_tiny_init(model_args, training_args, train)
+    model = DualEncoder.from_pretrained(
+        name, pooling=model_args.pooling, query_prompt=model_args.query_prompt,
+        passage_prompt=model_args.passage_prompt, query_max_length=model_args.query_max_length,
+        passage_max_length=model_args.passage_max_length, separate_towers=model_args.separate_towers)
+    if model_args.lora:
+        apply_lora(model, r=model_args.lora_r, alpha=model_args.lora_alpha, dropout=model_args.lora_dropout,
+                   target_modules=model_args.lora_target_modules)
+    # gradient_checkpointing=True reaches the encoder through Trainer -> activation_checkpointing_enable.
+    return model
+
+
+def build_loss(model_args: ModelArguments) -> InfoNCELoss:
+    return InfoNCELoss(temperature=model_args.loss_temperature, learnable_temperature=model_args.learnable_temperature,
+                       symmetric=model_args.symmetric_loss)
+
+
+def format_table(before: dict[str, float] | None, after: dict[str, float]) -> str:
+    """A small markdown table: the numbers the method claims to move."""
+    lines = ["| metric | before | after |", "|---|---:|---:|"]
+    for key, label in SUMMARY_ROWS:
+        b = "" if before is None or f"before_{key}" not in before else f"{before[f'before_{key}']:.4f}"
+        a = after.get(f"after_{key}")
+        lines.append(f"| {label} | {b} | {'' if a is None else f'{a:.4f}'} |")
+    return "\n".join(lines)
+
+
+def run(model_args: ModelArguments, data_args: DataArguments, training_args: HybridTrainingArguments) -> dict[str, Any]:
+    """Train and evaluate; returns the before/after metrics and where the model went."""
+    logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
+    transformers.utils.logging.set_verbosity_warning()
+    set_seed(training_args.seed)
+
+    data = prepare_data(data_args)
+    if training_args.process_index == 0:
+        print(f"training data: {summarize(data.train)}".replace("\n", "\n  "))
+        if data.pool is not None:
+            print(f"evaluation pool: {len(data.pool.query_ids)} queries x {len(data.pool.cand_ids)} candidates "
+                  f"in {len(data.pool.languages)} languages")
+    model = build_model(model_args, training_args, data.train)
+    base_model = "tiny (random init)" if model_args.model_name_or_path == TINY_MODEL else model_args.model_name_or_path
+    trainer = DualEncoderTrainer(
+        model=model, args=training_args, train_dataset=data.train, loss=build_loss(model_args), eval_pool=data.pool,
+        base_model=base_model, data_record=DataRecord.from_dataset(data_args, data.train, data.held_out_articles))
+    before = None
+    if data.pool is not None and data_args.eval_before_training and not training_args.resume_from_checkpoint:
+        before = trainer.evaluate(metric_key_prefix="before")
+    trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
+    after = trainer.evaluate(metric_key_prefix="after") if data.pool is not None else {}
+    output_dir = training_args.output_dir
+    trainer.save_model(output_dir)
+    results: dict[str, Any] = {"before": before, "after": after, "output_dir": os.path.abspath(output_dir)}
+    if not trainer.is_world_process_zero():
+        return results
+    atomic_write_json(os.path.join(output_dir, "eval_results.json"), results)
+    if trainer.last_eval_result is not None:
+        _write_card(trainer)
+    if model_args.lora and model_args.merge_lora:
+        merged = os.path.join(output_dir, "merged")
+        merge_and_export(output_dir, merged)
+        results["merged_dir"] = os.path.abspath(merged)
+    if after:
+        print("\n" + format_table(before, after))
+    print(f"\nmodel saved to {results['output_dir']}"
+          + (" (LoRA adapter)" if model_args.lora else "")
+          + (f"; merged model in {results['merged_dir']}" if "merged_dir" in results else ""))
+    return results
+
+
+def _write_card(trainer: DualEncoderTrainer) -> None:
+    """The model card with the final evaluation; a card must never cost a finished training run."""
+    from ..hub import write_model_card
+
+    try:
+        write_model_card(trainer.args.output_dir, record=trainer.training_record().to_dict(),
+                         results=trainer.last_eval_result)
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not write the model card: %s", exc)

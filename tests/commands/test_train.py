@@ -1,0 +1,69 @@
+"""train.py's front-end: config files, flag overrides, unknown keys, sampling settings checked up front."""
+
+from __future__ import annotations
+
+import pytest
+
+from hf_hybrid.commands.train import parse_args
+
+
+def test_yaml_then_flags(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("alpha: 0.3\nstrategy: x-y\nlanguages: [en, de]\noutput_dir: out\nmax_steps: 5\n")
+    m, d, t = parse_args([str(cfg), "--alpha", "0.7"])
+    assert t.alpha == 0.7 and t.strategy == "x-y" and t.max_steps == 5
+    assert d.languages == ["en", "de"] and m.model_name_or_path == "tiny"
+
+
+def test_unknown_key_names_key_and_file(tmp_path):
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("aplha: 0.3\n")
+    with pytest.raises(SystemExit, match=r"c.yaml: unknown key\(s\) 'aplha' \(did you mean 'alpha'\?\)"):
+        parse_args([str(cfg)])
+
+
+def test_unknown_flag():
+    with pytest.raises(SystemExit, match=r"unknown argument\(s\) \['--nope'"):
+        parse_args(["--output_dir", "x", "--nope", "1"])
+
+
+def test_json_config_and_missing_file(tmp_path):
+    cfg = tmp_path / "c.json"
+    cfg.write_text('{"alpha": 0.25, "output_dir": "o"}')
+    assert parse_args([str(cfg)])[2].alpha == 0.25
+    with pytest.raises(SystemExit, match="not found"):
+        parse_args([str(tmp_path / "missing.yaml")])
+
+
+def test_linear_schedule_from_flags_and_yaml(tmp_path):
+    _, _, t = parse_args(["--output_dir", "x", "--alpha_schedule", "linear", "--alpha_end", "0.2"])
+    assert (t.alpha, t.alpha_schedule, t.alpha_end) == (0.5, "linear", 0.2)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output_dir: o\nalpha: 0.9\nalpha_schedule: linear\nalpha_end: 0.1\n")
+    _, _, t = parse_args([str(cfg)])
+    assert (t.alpha, t.alpha_schedule, t.alpha_end) == (0.9, "linear", 0.1)
+
+
+@pytest.mark.parametrize("flags, message", [
+    (["--strategy", "x-z"], "invalid choice: 'x-z'"),
+    (["--alpha", "1.5"], r"alpha=1.5 must be a probability in \[0, 1\]"),
+    (["--alpha_schedule", "linear"], "alpha_schedule='linear' needs alpha_end="),
+    (["--alpha_end", "0.2"], "alpha_end=0.2 is only used with alpha_schedule='linear'"),
+    (["--language_weights", "temperature"], "language_weights='temperature' needs language_temperature"),
+    (["--language_weights", "nope"], "language_weights='nope' must be"),
+    (["--language_temperature", "2"], "language_temperature=2.0 is only used with"),
+])
+def test_bad_sampling_flags_fail_before_anything_is_loaded(flags, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        parse_args(["--output_dir", "x", *flags])
+    assert exc.value.code != 0
+    import re
+
+    assert re.search(message, str(exc.value.code) + capsys.readouterr().err)
+
+
+def test_bad_sampling_value_in_yaml_names_the_file(tmp_path):
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("output_dir: o\nstrategy: x-z\n")
+    with pytest.raises(SystemExit, match=r"run.yaml and the command line: strategy='x-z' is not one of"):
+        parse_args([str(cfg)])

@@ -1,0 +1,78 @@
+"""The two-process (gloo) half of tests/modeling/test_loss.py: the worker and what it shares with the test.
+
+In a module of its own because ``mp.spawn`` pickles the worker by module name, and the spawned process
+must import that module: pytest's importlib mode names test modules ``tests.modeling.test_loss``, which
+a child cannot import, while this one is importable as ``gloo_loss_worker`` (tests/modeling/conftest.py
+puts this folder on ``sys.path``, and spawned processes inherit it). The code is the former test_loss
+code, unchanged: the teardown order and ``os._exit`` keep gloo from aborting at exit.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+
+import torch
+import torch.distributed as dist
+import torch.nn.functional as F
+from torch import nn
+
+from hf_hybrid.modeling import InfoNCELoss
+
+H_IN, H = 6, 8
+SIZES = (3, 2)  # unequal per-rank batches (a short last batch) must also be exact
+K = 2  # hard negatives per query
+
+
+class _Tower(nn.Module):
+    """A linear 'encoder' + the loss, so DDP averages every gradient, the temperature's included."""
+
+    def __init__(self, symmetric):
+        super().__init__()
+        torch.manual_seed(0)
+        self.proj = nn.Linear(H_IN, H)
+        self.loss = InfoNCELoss(0.07, learnable_temperature=True, symmetric=symmetric)
+
+    def forward(self, xq, xp, xn):
+        b, m = xq.shape[0], xp.shape[0]
+        z = F.normalize(self.proj(torch.cat([xq, xp, xn])), dim=-1)  # one forward pass, as DDP wants
+        return self.loss(z[:b], z[b : b + m], z[b + m :].reshape(b, K, H))
+
+
+def _data(sizes):
+    g = torch.Generator().manual_seed(123)
+    n = sum(sizes)
+    return torch.randn(n, H_IN, generator=g), torch.randn(n, H_IN, generator=g), torch.randn(n * K, H_IN, generator=g)
+
+
+def _grads(model):
+    return {k: p.grad.clone() for k, p in model.named_parameters()}
+
+
+def _worker(rank, world, port, sizes, symmetric, out_path):
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
+    try:
+        xq, xp, xn = _data(sizes)
+        lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
+        model = nn.parallel.DistributedDataParallel(_Tower(symmetric))
+        loss = model(xq[lo:hi], xp[lo:hi], xn[lo * K : hi * K])
+        loss.backward()
+        losses = [torch.zeros(()) for _ in range(world)]
+        dist.all_gather(losses, loss.detach())
+        if rank == 0:
+            torch.save({"losses": torch.stack(losses), "grads": _grads(model.module)}, out_path)
+        # Tear down in order: DDP's reducer first, then wait for the other rank, then the group;
+        # destroying the group while the peer (or the reducer) still uses it aborted gloo at exit.
+        del model
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+    # Success: leave without running C++ static destructors, where gloo's threads intermittently
+    # abort ("terminate called without an active exception") after all the work is done and saved.
+    os._exit(0)
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
