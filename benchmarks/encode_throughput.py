@@ -81,13 +81,13 @@ def main() -> None:
     cpu: dict[str, list[float]] = {"hf": [], "st": []}
     n = len(queries) + len(passages)
     for rep in range(a.repeats):
-        for kind in (("hf", "st") if rep % 2 == 0 else ("st", "hf")):
+        for peer in (("hf", "st") if rep % 2 == 0 else ("st", "hf")):
             t0, c0 = time.perf_counter(), time.process_time()
-            (run_hf if kind == "hf" else run_st)()
+            (run_hf if peer == "hf" else run_st)()
             dt, dc = time.perf_counter() - t0, time.process_time() - c0
-            times[kind].append(dt)
-            cpu[kind].append(dc)
-            print(f"  run {rep + 1} {kind}: {n / dt:.1f} texts/s, {n / dc:.1f} texts/CPU-s "
+            times[peer].append(dt)
+            cpu[peer].append(dc)
+            print(f"  run {rep + 1} {peer}: {n / dt:.1f} texts/s, {n / dc:.1f} texts/CPU-s "
                   f"(load {os.getloadavg()[0]:.2f})", flush=True)
     data = {"benchmark": "encode_throughput", "machine": machine, "settings": settings,
             "max_abs_embedding_diff": diff, "wall_seconds": times, "cpu_seconds": cpu}

@@ -1,9 +1,9 @@
 """Reproduce the claims of "hybrid batch sampling" (arXiv 2408.10536) at small scale on a CPU.
 
 Start from multilingual-e5-small (converted offline, see benchmarks/README.md), fine-tune it with LoRA on
-the training articles of XQuAD-R with each batch strategy of design.md section 2, and evaluate every run,
+the training articles of XQuAD-R with each batch strategy of docs/design.md section 2, and evaluate every run,
 and the model before fine-tuning, on the held-out XQuAD-R articles and zero-shot on MLQA-R (other domain):
-multilingual pool mAP, mono mAP, cross mAP and MaxRD (design.md section 3).
+multilingual pool mAP, mono mAP, cross mAP and MaxRD (docs/design.md section 3).
 
 Run (from the repository root)::
 

@@ -250,9 +250,9 @@ def main() -> None:
         Path(pairs_file).write_text(json.dumps(pairs, ensure_ascii=False), encoding="utf-8")
         for rep in range(a.repeats):
             order = ("hf", "st") if rep % 2 == 0 else ("st", "hf")  # alternate who goes first
-            for kind in order:
-                result_file = os.path.join(tmp, f"{kind}-{rep}.json")
-                cmd = [sys.executable, __file__, "--worker", kind, "--model", a.model, "--steps", str(a.steps),
+            for peer in order:
+                result_file = os.path.join(tmp, f"{peer}-{rep}.json")
+                cmd = [sys.executable, __file__, "--worker", peer, "--model", a.model, "--steps", str(a.steps),
                        "--warmup", str(a.warmup), "--batch-size", str(a.batch_size), "--max-length", str(a.max_length),
                        "--lr", str(a.lr), "--seed", str(a.seed), "--threads", str(a.threads),
                        "--pairs-file", pairs_file, "--result-file", result_file]
@@ -262,8 +262,8 @@ def main() -> None:
                 subprocess.run(cmd, check=True)
                 res = json.loads(Path(result_file).read_text())
                 res["loadavg_1min_before"] = round(load0, 2)
-                runs[kind].append(res)
-                print(f"  run {rep + 1} {kind}: {res['examples_per_s']:.2f} examples/s (wall), "
+                runs[peer].append(res)
+                print(f"  run {rep + 1} {peer}: {res['examples_per_s']:.2f} examples/s (wall), "
                       f"{res['examples_per_cpu_s']:.2f} examples/CPU-s, peak RSS {res['peak_rss_mib']:.0f} MiB, "
                       f"loss {res['training_loss']:.4f} (load {load0:.2f})", flush=True)
 

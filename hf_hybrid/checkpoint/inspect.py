@@ -37,7 +37,7 @@ class CheckpointInfo:
 
     Attributes:
         path: the local folder (for a Hub id: the downloaded snapshot).
-        kind: ``"full"`` (weights + config) or ``"adapter"`` (PEFT ``adapter_config.json`` + weights).
+        weights: ``"full"`` (weights + config) or ``"adapter"`` (PEFT ``adapter_config.json`` + weights).
         base_model: for adapters, ``base_model_name_or_path`` of ``adapter_config.json``; for full models,
             the base model recorded in the training record, if any.
         sentence_transformers: whether ``modules.json`` (the sentence-transformers layout) is present.
@@ -45,14 +45,14 @@ class CheckpointInfo:
     """
 
     path: Path
-    kind: Literal["full", "adapter"]
+    weights: Literal["full", "adapter"]
     base_model: str | None = None
     sentence_transformers: bool = False
     repo_id: str | None = None
 
     @property
     def is_adapter(self) -> bool:
-        return self.kind == "adapter"
+        return self.weights == "adapter"
 
 
 def _read_object(path: Path) -> dict[str, Any]:

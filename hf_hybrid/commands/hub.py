@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return 0
         else:
             info = resolve_checkpoint(args.name_or_path, revision=args.revision)
-            print(json.dumps({"path": str(info.path), "kind": info.kind, "base_model": info.base_model,
+            print(json.dumps({"path": str(info.path), "weights": info.weights, "base_model": info.base_model,
                               "sentence_transformers": info.sentence_transformers, "repo_id": info.repo_id}))
             return 0
     except (HubError, ValueError, OSError) as exc:  # bad repo id, not a checkpoint, Hub refused: one line

@@ -20,22 +20,22 @@ REQUIRED_COLUMNS = ("group_id", "lang", "query", "positive")
 OPTIONAL_COLUMNS = ("negatives", "article")
 
 
-def _row_label(source: str, i: int, kind: str | None) -> str:
+def _row_label(source: str, i: int, file_format: str | None) -> str:
     """Where row ``i`` is, in the words of its file type (JSONL rows and CSV lines count from 1)."""
-    if kind == "jsonl":
+    if file_format == "jsonl":
         return f"{source}: row {i + 1}"  # blank lines aside, row i+1 is line i+1
-    if kind == "csv":
+    if file_format == "csv":
         return f"{source}: line {i + 2}"  # header is line 1
     return f"{source}: row {i}"
 
 
-def validate_parallel(dataset: datasets.Dataset, source: str = "dataset", kind: str | None = None) -> None:
+def validate_parallel(dataset: datasets.Dataset, source: str = "dataset", file_format: str | None = None) -> None:
     """Check the canonical schema: required columns, non-empty texts, one row per (group, language).
 
     Args:
         dataset: the table to check.
         source: its name in error messages (a file path, or ``"dataset"``).
-        kind: ``"jsonl"``, ``"csv"`` or ``None``: how a row index is turned into a position in messages.
+        file_format: ``"jsonl"``, ``"csv"`` or ``None``: how a row index is turned into a position in messages.
 
     Raises:
         DataError: the first violation found.
@@ -52,11 +52,11 @@ def validate_parallel(dataset: datasets.Dataset, source: str = "dataset", kind: 
         for c in REQUIRED_COLUMNS:
             v = cols[c][i]
             if v is None or not str(v).strip():
-                raise DataError(f"{_row_label(source, i, kind)}: empty '{c}'. Fill it or drop the row.")
+                raise DataError(f"{_row_label(source, i, file_format)}: empty '{c}'. Fill it or drop the row.")
         key = (str(cols["group_id"][i]), str(cols["lang"][i]))
         if key in seen:
-            raise DataError(f"{_row_label(source, i, kind)}: duplicate (group_id, lang) = {key}, first seen at "
-                            f"{_row_label(source, seen[key], kind).split(': ')[-1]}. Each question may appear once "
+            raise DataError(f"{_row_label(source, i, file_format)}: duplicate (group_id, lang) = {key}, first seen at "
+                            f"{_row_label(source, seen[key], file_format).split(': ')[-1]}. Each question may appear once "
                             "per language; give translations the same group_id and different lang.")
         seen[key] = i
     if "negatives" in dataset.column_names:
@@ -64,10 +64,10 @@ def validate_parallel(dataset: datasets.Dataset, source: str = "dataset", kind: 
             if negs is None:
                 continue
             if not isinstance(negs, list) or not all(isinstance(n, str) and n.strip() for n in negs):
-                raise DataError(f"{_row_label(source, i, kind)}: 'negatives' must be a list of non-empty strings.")
+                raise DataError(f"{_row_label(source, i, file_format)}: 'negatives' must be a list of non-empty strings.")
 
 
-def canonicalise(dataset: datasets.Dataset, source: str, kind: str | None,
+def canonicalise(dataset: datasets.Dataset, source: str, file_format: str | None,
                  column_mapping: Mapping[str, str] | None) -> datasets.Dataset:
     """Rename columns, validate, type ``group_id``/``lang`` as strings, add ``article``, drop other columns.
 
@@ -80,7 +80,7 @@ def canonicalise(dataset: datasets.Dataset, source: str, kind: str | None,
             raise DataError(f"{source}: column_mapping names column(s) {absent} that do not exist; "
                             f"found {dataset.column_names}.")
         dataset = dataset.rename_columns(dict(column_mapping))
-    validate_parallel(dataset, source, kind)
+    validate_parallel(dataset, source, file_format)
     for c in ("group_id", "lang"):
         if dataset.features[c].dtype != "string":
             dataset = dataset.cast_column(c, datasets.Value("string"))

@@ -20,7 +20,7 @@ from .schema import canonicalise
 
 __all__ = ["TEXT_SUFFIXES", "load_pairs"]
 
-#: File suffix -> table kind understood by :func:`load_pairs`.
+#: File suffix -> file format understood by :func:`load_pairs`.
 TEXT_SUFFIXES = {".jsonl": "jsonl", ".json": "jsonl", ".parquet": "parquet", ".csv": "csv"}
 
 
@@ -44,17 +44,17 @@ def load_pairs(
     path = Path(source)
     if not path.is_file():
         raise DataError(f"{path}: no such file.")
-    kind = TEXT_SUFFIXES.get(path.suffix.lower())
-    if kind is None:
+    file_format = TEXT_SUFFIXES.get(path.suffix.lower())
+    if file_format is None:
         raise DataError(f"{path}: unsupported file type '{path.suffix}'. Use .jsonl, .parquet or .csv, "
                         "or a LAReQA directory.")
-    if kind == "jsonl":
+    if file_format == "jsonl":
         rows = read_jsonl(path)
         if not rows:
             raise DataError(f"{path}: the file holds no rows.")
         ds = datasets.Dataset.from_list(rows)
-    elif kind == "parquet":
+    elif file_format == "parquet":
         ds = datasets.Dataset.from_parquet(str(path))
     else:
         ds = datasets.Dataset.from_csv(str(path))
-    return canonicalise(ds, str(path), kind, column_mapping)
+    return canonicalise(ds, str(path), file_format, column_mapping)

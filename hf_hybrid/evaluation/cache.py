@@ -1,6 +1,6 @@
 """On-disk embedding cache: re-evaluating a model with other metric settings costs no encoding.
 
-Entries are keyed by the model's *weights* (:func:`model_fingerprint`), the text kind, the encoding
+Entries are keyed by the model's *weights* (:func:`model_fingerprint`), the text role (query or passage), the encoding
 settings that change an embedding besides the weights (:func:`encoding_settings`) and the text itself.
 Why weights and not the model path: a checkpoint directory is rewritten in place by every training run and
 a Hub id moves with new commits; a stale cache hit would silently report the old model's numbers.
@@ -58,17 +58,17 @@ def model_fingerprint(model: Any) -> str:
     return h.hexdigest()
 
 
-def encoding_settings(model: Any, kind: str) -> tuple[str, str]:
+def encoding_settings(model: Any, role: str) -> tuple[str, str]:
     """(prompt, max_length) strings for the cache key: what changes a text's embedding besides the weights.
 
     The prompt part also carries the model's other non-weight settings (its ``get_config_dict()``: pooling,
     normalisation, ...; and the tokenizer size), so changing e.g. the pooling of the same checkpoint cannot
-    hit stale entries.  ``kind`` is ``"query"`` or ``"passage"``.
+    hit stale entries.  ``role`` is ``"query"`` or ``"passage"``.
     """
     get_config = getattr(model, "get_config_dict", None)
     config = get_config() if callable(get_config) else {}
-    prompt = config.get(f"{kind}_prompt", getattr(model, f"{kind}_prompt", ""))
-    max_length = (config.get(f"{kind}_max_length") or getattr(model, f"{kind}_max_length", None)
+    prompt = config.get(f"{role}_prompt", getattr(model, f"{role}_prompt", ""))
+    max_length = (config.get(f"{role}_max_length") or getattr(model, f"{role}_max_length", None)
                   or getattr(model, "max_seq_length", None))
     extra = json.dumps(config, sort_keys=True, default=str)
     tokenizer = getattr(model, "tokenizer", None)
@@ -78,9 +78,9 @@ def encoding_settings(model: Any, kind: str) -> tuple[str, str]:
 
 
 class EmbeddingCache:
-    """Embeddings on disk, keyed by ``sha256(model fingerprint, kind, prompt, max_length, text)``.
+    """Embeddings on disk, keyed by ``sha256(model fingerprint, role, prompt, max_length, text)``.
 
-    Layout: ``<cache_dir>/<fingerprint[:16]>/<kind>/shard-<hash>.npz`` with arrays ``keys`` (uint8
+    Layout: ``<cache_dir>/<fingerprint[:16]>/<role>/shard-<hash>.npz`` with arrays ``keys`` (uint8
     ``(n, 32)`` sha256 digests) and ``embeddings``.  Each :meth:`encode` call appends at most one shard with
     the texts that were missing; shards are written atomically, so a crash never leaves a truncated shard
     and concurrent runs at worst encode the same texts twice.
@@ -90,17 +90,17 @@ class EmbeddingCache:
         self.root = Path(cache_dir) / fingerprint[:16]
         self.fingerprint = fingerprint
 
-    def key(self, kind: str, prompt: str, max_length: str, text: str) -> bytes:
+    def key(self, role: str, prompt: str, max_length: str, text: str) -> bytes:
         h = hashlib.sha256()
-        for part in (self.fingerprint, kind, prompt, max_length, text):
+        for part in (self.fingerprint, role, prompt, max_length, text):
             b = part.encode("utf-8")
             h.update(len(b).to_bytes(8, "little"))  # length-prefixed: no ambiguity between fields
             h.update(b)
         return h.digest()
 
-    def _load(self, kind: str) -> dict[bytes, np.ndarray]:
+    def _load(self, role: str) -> dict[bytes, np.ndarray]:
         found: dict[bytes, np.ndarray] = {}
-        folder = self.root / kind
+        folder = self.root / role
         if not folder.is_dir():
             return found
         for shard in sorted(folder.glob("shard-*.npz")):
@@ -117,11 +117,11 @@ class EmbeddingCache:
                 found[k.tobytes()] = e
         return found
 
-    def encode(self, texts: Sequence[str], kind: str, encode_fn: Callable[[list[str]], np.ndarray],
+    def encode(self, texts: Sequence[str], role: str, encode_fn: Callable[[list[str]], np.ndarray],
                prompt: str = "", max_length: str = "") -> np.ndarray:
         """Embeddings of ``texts`` (in order), encoding only those not cached (each distinct text once)."""
-        keys = [self.key(kind, prompt, max_length, t) for t in texts]
-        cached = self._load(kind)
+        keys = [self.key(role, prompt, max_length, t) for t in texts]
+        cached = self._load(role)
         missing: dict[bytes, str] = {}
         for k, t in zip(keys, texts):
             if k not in cached and k not in missing:
@@ -136,6 +136,6 @@ class EmbeddingCache:
             name = hashlib.sha256(b"".join(missing)).hexdigest()[:20]
             buf = io.BytesIO()
             np.savez(buf, keys=new_keys, embeddings=new)
-            atomic_write_bytes(self.root / kind / f"shard-{name}.npz", buf.getvalue())
+            atomic_write_bytes(self.root / role / f"shard-{name}.npz", buf.getvalue())
             cached.update(zip(missing, new))
         return np.stack([cached[k] for k in keys]).astype(np.float32, copy=False)

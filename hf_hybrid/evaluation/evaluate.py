@@ -71,8 +71,8 @@ def evaluate_embeddings(
                      candidate_embeddings=candidate_embeddings, languages=languages, k_values=k_values, top_k=top_k)
 
 
-def _encode(model: Any, kind: str, texts: list[str], batch_size: int, show_progress_bar: bool) -> np.ndarray:
-    name = f"encode_{'queries' if kind == 'query' else 'passages'}"
+def _encode(model: Any, role: str, texts: list[str], batch_size: int, show_progress_bar: bool) -> np.ndarray:
+    name = f"encode_{'queries' if role == 'query' else 'passages'}"
     method = getattr(model, name, None)
     if method is None:
         raise TypeError(f"{type(model).__name__} has no {name}(); evaluate_model needs a hf_hybrid DualEncoder "
@@ -106,19 +106,19 @@ def evaluate_model(
                          f"{len(pool.cand_texts)} candidates); nothing to evaluate.")
     cache = EmbeddingCache(cache_dir, model_fingerprint(model)) if cache_dir is not None else None
     embs = {}
-    for kind, texts in (("query", pool.query_texts), ("passage", pool.cand_texts)):
+    for role, texts in (("query", pool.query_texts), ("passage", pool.cand_texts)):
         texts = list(texts)
-        fn = lambda ts, kind=kind: _encode(model, kind, ts, batch_size, show_progress_bar)  # noqa: E731
+        fn = lambda ts, role=role: _encode(model, role, ts, batch_size, show_progress_bar)  # noqa: E731
         if cache is not None:
-            prompt, max_len = encoding_settings(model, kind)
-            embs[kind] = cache.encode(texts, kind, fn, prompt=prompt, max_length=max_len)
+            prompt, max_len = encoding_settings(model, role)
+            embs[role] = cache.encode(texts, role, fn, prompt=prompt, max_length=max_len)
         else:
             unique = list(dict.fromkeys(texts))
             enc = fn(unique)
             if enc.shape[0] != len(unique):
-                raise ValueError(f"encoder returned {enc.shape[0]} embeddings for {len(unique)} {kind} texts.")
+                raise ValueError(f"encoder returned {enc.shape[0]} embeddings for {len(unique)} {role} texts.")
             index = {t: i for i, t in enumerate(unique)}
-            embs[kind] = enc[[index[t] for t in texts]] if len(unique) != len(texts) else enc
+            embs[role] = enc[[index[t] for t in texts]] if len(unique) != len(texts) else enc
     name = model_name or getattr(model, "name_or_path", None) or getattr(getattr(model, "config", None),
                                                                             "_name_or_path", None)
     return evaluate_embeddings(embs["query"], embs["passage"], pool, k_values=k_values, top_k=top_k,

@@ -187,10 +187,10 @@ def push(
     card = _card_for_push(info, repo_id, keep_card, tokens_in_use(token))
     if card is not None:
         files["README.md"] = card
-    kind = "LoRA adapter" if info.is_adapter else "model"
+    what = "LoRA adapter" if info.is_adapter else "model"
     return commit_files(repo_id=repo_id, repo_type="model", files=files, private=private, revision=revision,
                         create_pr=create_pr, token=token, delete_stale=delete_stale,
-                        commit_message=commit_message or f"Upload {kind} with hf-hybrid")
+                        commit_message=commit_message or f"Upload {what} with hf-hybrid")
 
 
 def _space_readme(folder: Path, title: str, tags: Sequence[str], app_file: str, extra: Mapping[str, Any]) -> bytes:
@@ -207,7 +207,7 @@ def _space_readme(folder: Path, title: str, tags: Sequence[str], app_file: str, 
     return str(card).encode("utf-8")
 
 
-def _publish_space(folder: Path, repo_id: str, *, kind: str, tags: Sequence[str], private: bool,
+def _publish_space(folder: Path, repo_id: str, *, space: str, tags: Sequence[str], private: bool,
                    token: str | bool | None, commit_message: str | None, revision: str | None, create_pr: bool,
                    extra_yaml: Mapping[str, Any], extra_files: Mapping[str, bytes] | None = None) -> PushResult:
     """Publish a Gradio Space folder (it must have ``app.py``) in one commit, mirroring the folder."""
@@ -219,7 +219,7 @@ def _publish_space(folder: Path, repo_id: str, *, kind: str, tags: Sequence[str]
     files["README.md"] = _space_readme(folder, repo_id.split("/")[1], tags, app, extra_yaml)
     return commit_files(repo_id=repo_id, repo_type="space", files=files, private=private, revision=revision,
                         create_pr=create_pr, token=token, delete_stale=True, space_sdk="gradio",
-                        commit_message=commit_message or f"Upload {kind} Space with hf-hybrid")
+                        commit_message=commit_message or f"Upload {space} Space with hf-hybrid")
 
 
 def _space_folder(path: str | os.PathLike, repo_id: str, default: str) -> Path:
@@ -262,7 +262,7 @@ def publish_metric(
     script = _find_metric_script(folder)
     expected = f"{repo_id.split('/')[1]}.py"
     extra = {} if script.name == expected else {expected: script.read_bytes()}
-    return _publish_space(folder, repo_id, kind="metric", tags=["evaluate", "metric"], private=private,
+    return _publish_space(folder, repo_id, space="metric", tags=["evaluate", "metric"], private=private,
                           token=token, commit_message=commit_message, revision=revision, create_pr=create_pr,
                           extra_files=extra, extra_yaml={"emoji": "📏", "colorFrom": "blue", "colorTo": "green"})
 
@@ -279,6 +279,6 @@ def publish_demo(
 ) -> PushResult:
     """Publish the Gradio demo folder (``spaces/demo``) as a Space, in one commit."""
     folder = _space_folder(path, repo_id, "spaces/demo")
-    return _publish_space(folder, repo_id, kind="demo", tags=["hf-hybrid", "multilingual", "retrieval"],
+    return _publish_space(folder, repo_id, space="demo", tags=["hf-hybrid", "multilingual", "retrieval"],
                           private=private, token=token, commit_message=commit_message, revision=revision,
                           create_pr=create_pr, extra_yaml={"emoji": "🔎", "colorFrom": "indigo", "colorTo": "blue"})

@@ -2,7 +2,7 @@
 
 Why a module of our own rather than ``SentenceTransformer`` for training: the hybrid sampler and the
 gathered InfoNCE loss need direct control over the query and passage forward passes (two towers,
-per-kind prompts and max lengths, hard negatives, LoRA on the towers), while the *saved* model must
+per-role prompts and max lengths, hard negatives, LoRA on the towers), while the *saved* model must
 still be a plain sentence-transformers / transformers checkpoint that anyone can load without this
 package (``docs/design.md`` section 4). So training goes through :class:`DualEncoder`, and
 :meth:`DualEncoder.save_pretrained` writes that layout itself, atomically.
@@ -41,7 +41,7 @@ from hf_hybrid.modeling.towers import is_peft, present_towers, unwrap
 
 logger = logging.getLogger(__name__)
 
-Kind = Literal["query", "passage"]
+TextRole = Literal["query", "passage"]  # which side of retrieval a text is on
 
 
 class DualEncoderOutput(NamedTuple):
@@ -55,9 +55,9 @@ class DualEncoderOutput(NamedTuple):
     negative_embeddings: Tensor | None = None
 
 
-def _check_kind(kind: str) -> None:
-    if kind not in ("query", "passage"):
-        raise ValueError(f"kind={kind!r}: use 'query' or 'passage'")
+def _check_role(role: str) -> None:
+    if role not in ("query", "passage"):
+        raise ValueError(f"role={role!r}: use 'query' or 'passage'")
 
 
 def _check_texts(texts: Iterable[Any]) -> list[str]:
@@ -149,18 +149,18 @@ class DualEncoder(nn.Module):
     def embedding_dim(self) -> int:
         return int(self.config.hidden_size)
 
-    def tower(self, kind: Kind) -> nn.Module:
-        """The module that encodes ``kind`` texts."""
-        _check_kind(kind)
-        return self.passage_encoder if (kind == "passage" and self.passage_encoder is not None) else self.encoder
+    def tower(self, role: TextRole) -> nn.Module:
+        """The module that encodes ``role`` texts."""
+        _check_role(role)
+        return self.passage_encoder if (role == "passage" and self.passage_encoder is not None) else self.encoder
 
-    def prompt(self, kind: Kind) -> str:
-        _check_kind(kind)
-        return self.settings.query_prompt if kind == "query" else self.settings.passage_prompt
+    def prompt(self, role: TextRole) -> str:
+        _check_role(role)
+        return self.settings.query_prompt if role == "query" else self.settings.passage_prompt
 
-    def max_length(self, kind: Kind) -> int:
-        _check_kind(kind)
-        return self.settings.query_max_length if kind == "query" else self.settings.passage_max_length
+    def max_length(self, role: TextRole) -> int:
+        _check_role(role)
+        return self.settings.query_max_length if role == "query" else self.settings.passage_max_length
 
     def _towers(self) -> list[nn.Module]:
         return [tower for _, tower in present_towers(self)]
@@ -180,17 +180,17 @@ class DualEncoder(nn.Module):
 
     # -- tokenisation & forward -----------------------------------------------------------------
 
-    def tokenize(self, texts: str | Sequence[str], kind: Kind = "query") -> BatchEncoding:
-        """Prepend the ``kind`` prompt and truncate to its max length; no padding (the collator pads)."""
+    def tokenize(self, texts: str | Sequence[str], role: TextRole = "query") -> BatchEncoding:
+        """Prepend the ``role`` prompt and truncate to its max length; no padding (the collator pads)."""
         if isinstance(texts, str):
             texts = [texts]
-        prompt = self.prompt(kind)
+        prompt = self.prompt(role)
         texts = [prompt + t for t in _check_texts(texts)]
-        return self.tokenizer(texts, truncation=True, max_length=self.max_length(kind), padding=False)
+        return self.tokenizer(texts, truncation=True, max_length=self.max_length(role), padding=False)
 
-    def embed(self, inputs: Mapping[str, Tensor], kind: Kind = "query") -> Tensor:
+    def embed(self, inputs: Mapping[str, Tensor], role: TextRole = "query") -> Tensor:
         """Pooled (and normalised) embeddings ``[B, H]`` in float32 for padded, tokenised inputs."""
-        tower = self.tower(kind)
+        tower = self.tower(role)
         model_inputs = {k: inputs[k] for k in ("input_ids", "attention_mask", "token_type_ids") if k in inputs}
         if "attention_mask" not in model_inputs:
             raise KeyError("embed() needs an attention_mask (use tokenizer.pad(..., return_tensors='pt'))")
@@ -222,7 +222,7 @@ class DualEncoder(nn.Module):
     def encode(
         self,
         texts: str | Sequence[str],
-        kind: Kind = "query",
+        role: TextRole = "query",
         batch_size: int = 32,
         show_progress_bar: bool | None = None,
         convert_to: Literal["numpy", "torch"] = "numpy",
@@ -246,7 +246,7 @@ class DualEncoder(nn.Module):
         dev = self.device
         # Tokenise everything in one call (the fast tokenizer batches it in Rust) and sort by token count,
         # not characters: batches then hold texts of equal token length and padding is minimal.
-        features = self.tokenize(items, kind) if items else {"input_ids": []}
+        features = self.tokenize(items, role) if items else {"input_ids": []}
         lengths = [len(ids) for ids in features["input_ids"]]
         order = sorted(range(len(items)), key=lambda i: -lengths[i])
         starts = range(0, len(items), batch_size)
@@ -257,11 +257,11 @@ class DualEncoder(nn.Module):
         self.eval()
         try:
             with torch.inference_mode():
-                desc = "Encoding queries" if kind == "query" else "Encoding passages"
+                desc = "Encoding queries" if role == "query" else "Encoding passages"
                 for s in tqdm(starts, desc=desc, disable=not show_progress_bar):
                     idx = order[s : s + batch_size]
                     enc = self.tokenizer.pad({k: [v[i] for i in idx] for k, v in features.items()}, return_tensors="pt")
-                    chunks.append(self.embed({k: v.to(dev) for k, v in enc.items()}, kind))
+                    chunks.append(self.embed({k: v.to(dev) for k, v in enc.items()}, role))
         finally:
             self.train(was_training)
         emb = torch.cat(chunks) if chunks else torch.empty(0, self.embedding_dim, device=dev)
@@ -273,12 +273,12 @@ class DualEncoder(nn.Module):
         return emb.float().cpu().numpy() if convert_to == "numpy" else emb
 
     def encode_queries(self, texts: str | Sequence[str], **kwargs: Any) -> np.ndarray | Tensor:
-        """``encode(texts, kind="query", ...)``: applies the query prompt and max length."""
-        return self.encode(texts, kind="query", **kwargs)
+        """``encode(texts, role="query", ...)``: applies the query prompt and max length."""
+        return self.encode(texts, role="query", **kwargs)
 
     def encode_passages(self, texts: str | Sequence[str], **kwargs: Any) -> np.ndarray | Tensor:
-        """``encode(texts, kind="passage", ...)``: applies the passage prompt and max length."""
-        return self.encode(texts, kind="passage", **kwargs)
+        """``encode(texts, role="passage", ...)``: applies the passage prompt and max length."""
+        return self.encode(texts, role="passage", **kwargs)
 
     # -- activation (gradient) checkpointing ------------------------------------------------------
 

@@ -46,10 +46,10 @@ _DROPPED_MODULES = ("Dense", "Router", "LayerNorm")
 
 def _settings_from_st(root: Path) -> dict[str, Any]:
     for module in read_modules(root):
-        kind = str(module.get("type", ""))
-        if kind.endswith(_DROPPED_MODULES):
+        module_type = str(module.get("type", ""))
+        if module_type.endswith(_DROPPED_MODULES):
             warnings.warn(
-                f"{root}: sentence-transformers module {kind!r} (path {module.get('path')!r}) has no DualEncoder "
+                f"{root}: sentence-transformers module {module_type!r} (path {module.get('path')!r}) has no DualEncoder "
                 "equivalent and is dropped: embeddings will differ from SentenceTransformer on this directory",
                 stacklevel=4,
             )

@@ -189,7 +189,7 @@ def lora_settings(tower: nn.Module) -> dict[str, Any]:
 
 
 def lora_record(model: Any) -> dict[str, Any] | None:
-    """``hf_hybrid_config.json``'s ``lora`` entry: per tower kind (``query`` / ``passage``), its base model
+    """``hf_hybrid_config.json``'s ``lora`` entry: per tower role (``query`` / ``passage``), its base model
     (``base_model_name_or_path``, ``base_subfolder``) and ``r``, ``lora_alpha``, ``target_modules``."""
     record: dict[str, Any] = {}
     for slot, tower in present_towers(model):
@@ -197,7 +197,7 @@ def lora_record(model: Any) -> dict[str, Any] | None:
             cfg = tower.peft_config[tower.active_adapter]
             base = getattr(tower, _BASE_ATTR, None) or {"base_model_name_or_path": cfg.base_model_name_or_path}
             settings = lora_settings(tower)
-            record[slot.kind] = {**base, **{key: settings[key] for key in ("r", "lora_alpha", "target_modules")}}
+            record[slot.role] = {**base, **{key: settings[key] for key in ("r", "lora_alpha", "target_modules")}}
     return record or None
 
 

@@ -28,10 +28,10 @@ from hf_hybrid.checkpoint.layout import MODEL_CONFIG_NAME
 
 
 class TowerSlot(NamedTuple):
-    """Where a tower lives: the DualEncoder attribute, the kind of text it encodes, its checkpoint subfolder."""
+    """Where a tower lives: the DualEncoder attribute, the role of the texts it encodes, its checkpoint subfolder."""
 
     attr: str
-    kind: str
+    role: str
     subfolder: str
 
     def folder(self, root: Path) -> Path:
@@ -85,8 +85,8 @@ def adapter_base(folder: Path) -> AdapterBase:
     if not ours.exists() and folder.name == PASSAGE_SUBFOLDER and (folder.parent / CONFIG_NAME).exists():
         ours = folder.parent / CONFIG_NAME
     if ours.exists():
-        kind = "passage" if folder.name == PASSAGE_SUBFOLDER else "query"
-        lora = (read_json(ours).get("lora") or {}).get(kind)
+        role = "passage" if folder.name == PASSAGE_SUBFOLDER else "query"
+        lora = (read_json(ours).get("lora") or {}).get(role)
         if lora and lora.get("base_model_name_or_path"):
             return AdapterBase(lora["base_model_name_or_path"], lora.get("base_subfolder", ""))
     base = read_json(folder / ADAPTER_CONFIG_NAME).get("base_model_name_or_path")

@@ -36,29 +36,29 @@ class AlphaSchedule:
     """Alpha at every global sampler step.
 
     Attributes:
-        kind: ``"constant"`` or ``"linear"``.
+        shape: ``"constant"`` or ``"linear"`` (the sampler's ``alpha_schedule``).
         start: alpha at step 0 (the sampler's ``alpha``).
         end: alpha at step ``total_steps - 1`` and after (the sampler's ``alpha_end``); equals ``start`` for
             a constant schedule.
         total_steps: global sampler steps of the whole training; required by ``linear``.
     """
 
-    kind: str = "constant"
+    shape: str = "constant"
     start: float = 0.5
     end: float = 0.5
     total_steps: int | None = None
 
     def __post_init__(self) -> None:
-        if self.kind not in ALPHA_SCHEDULES:
-            raise ValueError(f"unknown alpha_schedule={self.kind!r}; use 'constant' or 'linear' (from alpha to "
+        if self.shape not in ALPHA_SCHEDULES:
+            raise ValueError(f"unknown alpha_schedule={self.shape!r}; use 'constant' or 'linear' (from alpha to "
                              "alpha_end over total_steps).")
         object.__setattr__(self, "start", check_probability("alpha", self.start))
         object.__setattr__(self, "end", check_probability("alpha_end", self.end))
-        if self.kind == "constant" and self.end != self.start:
+        if self.shape == "constant" and self.end != self.start:
             raise ValueError(f"a constant alpha schedule has one alpha; got start={self.start}, end={self.end}.")
         if self.total_steps is not None:
             object.__setattr__(self, "total_steps", int(self.total_steps))
-        if self.kind == "linear" and (self.total_steps is None or self.total_steps < 1):
+        if self.shape == "linear" and (self.total_steps is None or self.total_steps < 1):
             raise ValueError("alpha_schedule='linear' needs total_steps= (global sampler steps of the whole "
                              f"training) >= 1; got total_steps={self.total_steps!r}.")
 
@@ -101,12 +101,12 @@ class AlphaSchedule:
 
     def value(self, global_step: int) -> float:
         """Alpha at one global sampler step (steps before 0 count as 0)."""
-        if self.kind == "constant":
+        if self.shape == "constant":
             return self.start
         return self.start + (self.end - self.start) * float(self._fraction(max(0, int(global_step))))
 
     def values(self, global_steps: np.ndarray) -> np.ndarray:
         """Alpha at each of ``global_steps`` (non-negative integers), vectorised."""
-        if self.kind == "constant":
+        if self.shape == "constant":
             return np.full(len(global_steps), self.start)
         return self.start + (self.end - self.start) * self._fraction(global_steps)

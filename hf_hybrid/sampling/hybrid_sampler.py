@@ -192,9 +192,9 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             raise ValueError(f"HybridBatchSampler: {err}") from None
         check_eligibility(self.eligibility, self.strategy, self.schedule, self.languages, self.batch_size,
                           self.num_replicas)
-        self.alpha, self.alpha_schedule = self.schedule.start, self.schedule.kind
+        self.alpha, self.alpha_schedule = self.schedule.start, self.schedule.shape
         self.total_steps = self.schedule.total_steps
-        self.alpha_end = self.schedule.end if self.schedule.kind == "linear" else None
+        self.alpha_end = self.schedule.end if self.schedule.shape == "linear" else None
         self.n_single_language_groups = self.eligibility.n_single  # never in an x-y batch
 
         self._epoch = 0

@@ -32,8 +32,8 @@ class PairCollator:
     model: DualEncoder
     pad_to_multiple_of: int | None = None
 
-    def _encode(self, texts: Sequence[str], kind: str) -> dict[str, torch.Tensor]:
-        enc = self.model.tokenize(list(texts), kind=kind)
+    def _encode(self, texts: Sequence[str], role: str) -> dict[str, torch.Tensor]:
+        enc = self.model.tokenize(list(texts), role=role)
         return self.model.tokenizer.pad(enc, padding=True, pad_to_multiple_of=self.pad_to_multiple_of,
                                         return_tensors="pt")
 

@@ -483,7 +483,7 @@ class DemoEngine:
         scores = emb @ qv
         k = min(k, len(scores))
         top = np.argpartition(-scores, k - 1)[:k] if k < len(scores) else np.arange(len(scores))
-        # Ties (rare with float scores) go to the earlier passage, as in the metric (design.md section 3).
+        # Ties (rare with float scores) go to the earlier passage, as in the metric (docs/design.md section 3).
         top = sorted(top.tolist(), key=lambda i: (-float(scores[i]), i))
         rows = [
             {"rank": r + 1, "score": round(float(scores[i]), 4), "language": corpus.langs[i], "passage": corpus.texts[i]}

@@ -27,14 +27,14 @@ def test_full_checkpoint_and_recorded_base_model(tmp_path):
     (folder / "hf_hybrid_training.json").write_text(json.dumps({"model_name_or_path": "org/older"}))
     assert inspect_checkpoint(folder).base_model == "org/older"
     sharded = _touch(tmp_path / "sharded", "config.json", "model.safetensors.index.json")
-    assert inspect_checkpoint(sharded).kind == "full"
+    assert inspect_checkpoint(sharded).weights == "full"
 
 
 def test_adapter_checkpoint(tmp_path):
     folder = _touch(tmp_path / "adapter", "adapter_model.safetensors")
     (folder / "adapter_config.json").write_text(json.dumps({"base_model_name_or_path": "org/base"}))
     info = inspect_checkpoint(folder)
-    assert (info.kind, info.base_model, info.sentence_transformers, info.is_adapter) == ("adapter", "org/base", False, True)
+    assert (info.weights, info.base_model, info.sentence_transformers, info.is_adapter) == ("adapter", "org/base", False, True)
     (folder / "adapter_config.json").write_text("{}")
     (folder / "hf_hybrid_training.json").write_text(json.dumps({"base_model": "org/from-record"}))
     assert inspect_checkpoint(folder).base_model == "org/from-record"

@@ -69,7 +69,7 @@ def test_hub_snapshot_without_exports(hub_server, tmp_path):
     local = resolve_model_dir("org/tiny")
     assert {p.name for p in local.iterdir()} == {"config.json", "model.safetensors"}  # no ONNX, no duplicate .bin
     info = resolve_checkpoint("org/tiny")
-    assert (info.kind, info.repo_id, info.path) == ("full", "org/tiny", local)
+    assert (info.weights, info.repo_id, info.path) == ("full", "org/tiny", local)
 
 
 def test_hub_repo_with_bin_weights_only(hub_server, tmp_path):
@@ -79,7 +79,7 @@ def test_hub_repo_with_bin_weights_only(hub_server, tmp_path):
     (src / "adapter_model.bin").write_bytes(b"weights")
     _upload(src, "org/old-adapter")
     info = resolve_checkpoint("org/old-adapter")
-    assert (info.kind, info.base_model, info.repo_id) == ("adapter", "org/base", "org/old-adapter")
+    assert (info.weights, info.base_model, info.repo_id) == ("adapter", "org/base", "org/old-adapter")
     assert (info.path / "adapter_model.bin").read_bytes() == b"weights"
 
 

@@ -87,7 +87,7 @@ def test_cli_card_rewrites_the_readme_with_results_and_base_model(full_ckpt, tmp
 def test_cli_resolve(hub_server, full_ckpt, capfd):
     assert main(["resolve", str(full_ckpt)]) == 0
     info = json.loads(capfd.readouterr().out)
-    assert info["kind"] == "full" and info["sentence_transformers"]
+    assert info["weights"] == "full" and info["sentence_transformers"]
     assert info["base_model"] == "bert-base-multilingual-cased"
     assert main(["resolve", "org/does-not-exist"]) == 2
     err = capfd.readouterr().err

@@ -60,7 +60,7 @@ def test_push_full_checkpoint_and_reload(hub_server, full_ckpt):
     # DualEncoder and resolve_checkpoint take the Hub id too
     np.testing.assert_allclose(DualEncoder.from_pretrained("org/tiny-hybrid").encode_queries(TEXTS), local, atol=1e-6)
     info = resolve_checkpoint("org/tiny-hybrid")
-    assert info.kind == "full" and info.repo_id == "org/tiny-hybrid" and info.sentence_transformers
+    assert info.weights == "full" and info.repo_id == "org/tiny-hybrid" and info.sentence_transformers
 
     # pushing the unchanged folder again makes no commit
     again = push(full_ckpt, "org/tiny-hybrid")
@@ -81,7 +81,7 @@ def test_push_adapter_and_reload_with_peft(hub_server, adapter_ckpt, tiny_dir):
     assert "model.safetensors" not in files
 
     info = resolve_checkpoint("org/tiny-lora")
-    assert info.kind == "adapter" and info.base_model == str(tiny_dir)  # from adapter_config.json
+    assert info.weights == "adapter" and info.base_model == str(tiny_dir)  # from adapter_config.json
 
     local_model = DualEncoder.from_pretrained(str(adapter_ckpt))
     local = local_model.encode_queries(TEXTS)

@@ -39,8 +39,8 @@ def perturb(module, seed=1, scale=0.05):
             p.add_(scale * torch.randn(p.shape, generator=g))
 
 
-def batch(m, texts, kind):
-    return m.tokenizer.pad(m.tokenize(texts, kind), return_tensors="pt")
+def batch(m, texts, role):
+    return m.tokenizer.pad(m.tokenize(texts, role), return_tensors="pt")
 
 
 def train_lora(m, steps=3, lr=1e-2):

@@ -20,15 +20,15 @@ _perturb = perturb
 
 def test_tokenize_prepends_prompt_truncates_and_does_not_pad(tiny_dir):
     m = DualEncoder.from_pretrained(tiny_dir, query_prompt="query: ", passage_prompt="passage: ", query_max_length=8)
-    enc = m.tokenize([QUERIES[0], "x"], kind="query")
+    enc = m.tokenize([QUERIES[0], "x"], role="query")
     plain = m.tokenizer(["query: " + QUERIES[0]])["input_ids"][0]
     assert enc["input_ids"][0] == plain[:7] + [m.tokenizer.sep_token_id]  # truncated to 8 tokens
     assert all(len(ids) <= 8 for ids in enc["input_ids"])
     assert len(plain) > 8 and len(enc["input_ids"][1]) < 8  # truncated, and not padded
-    p = m.tokenize(PASSAGES[0], kind="passage")
+    p = m.tokenize(PASSAGES[0], role="passage")
     assert p["input_ids"][0] == m.tokenizer(["passage: " + PASSAGES[0]])["input_ids"][0]
-    with pytest.raises(ValueError, match="kind='doc'"):
-        m.tokenize(["a"], kind="doc")
+    with pytest.raises(ValueError, match="role='doc'"):
+        m.tokenize(["a"], role="doc")
 
 
 def test_encode_matches_unbatched_and_keeps_order(e5):
@@ -37,7 +37,7 @@ def test_encode_matches_unbatched_and_keeps_order(e5):
     assert batched.shape == (len(QUERIES), 32) and batched.dtype == np.float32
     np.testing.assert_allclose(batched, one_by_one, atol=1e-5)
     np.testing.assert_allclose(np.linalg.norm(batched, axis=1), 1.0, atol=1e-6)
-    t = e5.encode(QUERIES, kind="query", convert_to="torch")
+    t = e5.encode(QUERIES, role="query", convert_to="torch")
     assert isinstance(t, torch.Tensor) and not t.requires_grad
     np.testing.assert_allclose(t.numpy(), batched, atol=1e-6)
     # prompts matter: query and passage encodings of the same text differ

@@ -72,7 +72,7 @@ def test_alpha_end_only_with_a_linear_schedule(small_ds):
 
 def test_alpha_schedule_values():
     constant = AlphaSchedule()
-    assert (constant.kind, constant.value(0), constant.value(10**9)) == ("constant", 0.5, 0.5)
+    assert (constant.shape, constant.value(0), constant.value(10**9)) == ("constant", 0.5, 0.5)
     assert constant.values(np.arange(3)).tolist() == [0.5, 0.5, 0.5]
     linear = AlphaSchedule("linear", start=1.0, end=0.0, total_steps=5)
     assert [linear.value(s) for s in (-3, 0, 1, 4, 99)] == [1.0, 1.0, 0.75, 0.0, 0.0]
