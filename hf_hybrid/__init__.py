@@ -21,7 +21,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 _EXPORTS: dict[str, str] = {
     "DataError": "data", "RetrievalPool": "data", "load_lareqa": "data", "load_lareqa_pool": "data",

@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 
 # -- ours
-CONFIG_NAME = "hf_hybrid_config.json"
+HF_HYBRID_CONFIG_NAME = "hf_hybrid_config.json"
 TRAINING_RECORD_NAME = "hf_hybrid_training.json"
 CARD_INPUTS_NAME = "hf_hybrid_card.json"
 SAMPLER_STATE_NAME = "sampler_state.json"
@@ -75,7 +75,7 @@ MANAGED_ENTRIES = frozenset(
         SENTENCE_BERT_CONFIG_NAME,
         ST_CONFIG_NAME,
         ROUTER_CONFIG_NAME,
-        CONFIG_NAME,
+        HF_HYBRID_CONFIG_NAME,
         POOLING_FOLDER,
         NORMALIZE_FOLDER,
         PASSAGE_SUBFOLDER,
@@ -86,7 +86,7 @@ MANAGED_ENTRIES = frozenset(
 MANAGED_PATTERNS = (re.compile(r"model-\d+-of-\d+\.safetensors"), re.compile(r"pytorch_model-\d+-of-\d+\.bin"))
 # Written last when merging into an existing directory, removed first: while they are absent no loader
 # (AutoModel, SentenceTransformer, DualEncoder, PEFT) takes the directory for a complete model.
-MARKER_ENTRIES = (MODULES_NAME, ST_CONFIG_NAME, MODEL_CONFIG_NAME, ADAPTER_CONFIG_NAME, CONFIG_NAME)
+MARKER_ENTRIES = (MODULES_NAME, ST_CONFIG_NAME, MODEL_CONFIG_NAME, ADAPTER_CONFIG_NAME, HF_HYBRID_CONFIG_NAME)
 
 
 def is_managed(name: str) -> bool:

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-from hf_hybrid.checkpoint import CONFIG_NAME
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class DualEncoderConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any], source: str = CONFIG_NAME) -> DualEncoderConfig:
+    def from_dict(cls, data: Mapping[str, Any], source: str = HF_HYBRID_CONFIG_NAME) -> DualEncoderConfig:
         """Build from a saved dict; unknown keys (from a newer hf-hybrid) are ignored with a warning."""
         known = {f.name for f in fields(cls)}
         unknown = sorted(set(data) - known)

@@ -29,7 +29,7 @@ from typing import Any
 from torch import Tensor, nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from hf_hybrid.checkpoint import CONFIG_NAME, PASSAGE_SUBFOLDER, ModelLoadError, read_json, resolve_model_dir
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, PASSAGE_SUBFOLDER, ModelLoadError, read_json, resolve_model_dir
 from hf_hybrid.checkpoint.layout import ADAPTER_WEIGHT_FILES, MODULES_NAME
 from hf_hybrid.checkpoint.st_format import SETTING_KEYS, read_modules, read_st_settings
 from hf_hybrid.modeling.config import DualEncoderConfig
@@ -58,8 +58,8 @@ def _settings_from_st(root: Path) -> dict[str, Any]:
 
 def _own_settings(folder: Path) -> tuple[dict[str, Any], bool] | None:
     """(settings, shared_towers) stated by ``folder`` itself (steps 1 and 2), or None."""
-    if (folder / CONFIG_NAME).exists():
-        saved = DualEncoderConfig.from_dict(read_json(folder / CONFIG_NAME), str(folder / CONFIG_NAME))
+    if (folder / HF_HYBRID_CONFIG_NAME).exists():
+        saved = DualEncoderConfig.from_dict(read_json(folder / HF_HYBRID_CONFIG_NAME), str(folder / HF_HYBRID_CONFIG_NAME))
         return {key: getattr(saved, key) for key in SETTING_KEYS}, saved.shared_towers
     if (folder / MODULES_NAME).exists():
         return _settings_from_st(folder), True
@@ -108,7 +108,7 @@ def load_towers(
     passage_encoder = None
     if not shared:
         if not (root / PASSAGE_SUBFOLDER).is_dir():
-            raise ModelLoadError(f"{root / CONFIG_NAME} says shared_towers=false but {root / PASSAGE_SUBFOLDER} is missing")
+            raise ModelLoadError(f"{root / HF_HYBRID_CONFIG_NAME} says shared_towers=false but {root / PASSAGE_SUBFOLDER} is missing")
         passage_encoder = load_tower(root, subfolder=PASSAGE_SUBFOLDER, dtype=dtype, trust_remote_code=trust_remote_code)
     elif separate_towers:
         passage_encoder = copy.deepcopy(encoder)

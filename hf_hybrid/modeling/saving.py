@@ -17,7 +17,7 @@ from typing import Any
 
 from torch import Tensor
 
-from hf_hybrid.checkpoint import CONFIG_NAME, atomic_write_dir, write_json, write_st_files
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, atomic_write_dir, write_json, write_st_files
 from hf_hybrid.modeling.config import DualEncoderConfig
 from hf_hybrid.modeling.lora import lora_record, point_adapter_at_base
 from hf_hybrid.modeling.towers import is_peft, present_towers
@@ -45,7 +45,7 @@ def write_towers(model: Any, root: Path, state_dict: Mapping[str, Tensor] | None
 def write_configs(model: Any, root: Path) -> None:
     """Write ``hf_hybrid_config.json`` and the sentence-transformers files of ``model`` into ``root``."""
     settings = DualEncoderConfig(**{**model.settings.to_dict(), "shared_towers": model.shared_towers, "lora": lora_record(model)})
-    write_json(root / CONFIG_NAME, settings.to_dict())
+    write_json(root / HF_HYBRID_CONFIG_NAME, settings.to_dict())
     write_st_files(root, settings, model.embedding_dim)
 
 

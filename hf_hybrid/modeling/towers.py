@@ -18,7 +18,7 @@ from transformers import AutoModel
 
 from hf_hybrid.checkpoint import (
     ADAPTER_CONFIG_NAME,
-    CONFIG_NAME,
+    HF_HYBRID_CONFIG_NAME,
     PASSAGE_SUBFOLDER,
     ModelLoadError,
     read_json,
@@ -81,9 +81,9 @@ class AdapterBase(NamedTuple):
 
 def adapter_base(folder: Path) -> AdapterBase:
     """Where the base model of an adapter folder lives: hf-hybrid's record, else PEFT's."""
-    ours = folder / CONFIG_NAME
-    if not ours.exists() and folder.name == PASSAGE_SUBFOLDER and (folder.parent / CONFIG_NAME).exists():
-        ours = folder.parent / CONFIG_NAME
+    ours = folder / HF_HYBRID_CONFIG_NAME
+    if not ours.exists() and folder.name == PASSAGE_SUBFOLDER and (folder.parent / HF_HYBRID_CONFIG_NAME).exists():
+        ours = folder.parent / HF_HYBRID_CONFIG_NAME
     if ours.exists():
         role = "passage" if folder.name == PASSAGE_SUBFOLDER else "query"
         lora = (read_json(ours).get("lora") or {}).get(role)

@@ -27,7 +27,7 @@ from .eligibility import Eligibility, check_eligibility
 from .group_index import GroupIndex
 from .kinds import BatchKind, Strategy
 from .language_weights import draw_languages, resolve_language_weights
-from .plan import KIND_OF_CODE, MIXED, MONO, TAG_PAIRS, TAG_PERMUTATION, plan_epoch, seeded_rng
+from .plan import KIND_OF_CODE, X_X, MONO, TAG_PAIRS, TAG_PERMUTATION, plan_epoch, seeded_rng
 
 __all__ = ["HybridBatchSampler"]
 
@@ -368,7 +368,7 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         masks = index.masks[groups] & index.masks.dtype.type(self._subset)
         q_lang = draw_languages(masks, self._weights, rng)
         q_rows = index.rows(groups, q_lang)
-        if kind == MIXED:  # x-x: same row for query and passage
+        if kind == X_X:  # x-x: same row for query and passage
             return q_rows, q_rows
         dt = masks.dtype.type
         others = masks & ~(dt(1) << q_lang.astype(masks.dtype))

@@ -31,7 +31,7 @@ class BatchKind(str, Enum):
 
     MONO = "mono"  #: an x-x-mono batch: one language for every query and passage
     CROSS = "cross"  #: an x-y batch: every pair has query language != passage language
-    MIXED = "x-x"  #: an x-x batch: every pair monolingual, languages mixed across the batch
+    X_X = "x-x"  #: an x-x batch: every pair monolingual, languages mixed across the batch
 
     def __str__(self) -> str:
         return self.value
@@ -42,4 +42,4 @@ def batch_kind_of(query_langs: Sequence[str | None], passage_langs: Sequence[str
     language) or ``x-x`` (mixed languages, every pair monolingual)."""
     if any(q != p for q, p in zip(query_langs, passage_langs)):
         return BatchKind.CROSS
-    return BatchKind.MONO if len(set(query_langs)) <= 1 else BatchKind.MIXED
+    return BatchKind.MONO if len(set(query_langs)) <= 1 else BatchKind.X_X

@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .. import __version__
+from .._version import __version__
 from .arguments import DataArguments
 
 FORMAT_VERSION = 2

@@ -9,7 +9,7 @@ import pytest
 import torch
 from modeling_support import PASSAGES, QUERIES, perturb
 
-from hf_hybrid.checkpoint import CONFIG_NAME, PASSAGE_SUBFOLDER
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, PASSAGE_SUBFOLDER
 from hf_hybrid.modeling import DualEncoder, apply_lora
 
 _perturb = perturb
@@ -102,7 +102,7 @@ def test_saved_model_matches_sentence_transformers(tiny_dir, tmp_path, pooling):
     assert out == tmp_path / "ckpt"
     files = {p.name for p in out.iterdir()}
     assert {"modules.json", "sentence_bert_config.json", "config_sentence_transformers.json", "1_Pooling",
-            "2_Normalize", CONFIG_NAME, "config.json", "model.safetensors", "tokenizer.json"} <= files
+            "2_Normalize", HF_HYBRID_CONFIG_NAME, "config.json", "model.safetensors", "tokenizer.json"} <= files
     st_cfg = json.loads((out / "config_sentence_transformers.json").read_text())
     assert st_cfg["prompts"] == {"query": "query: ", "document": "passage: ", "passage": "passage: "}
     assert st_cfg["default_prompt_name"] is None
@@ -130,7 +130,7 @@ def test_separate_towers_roundtrip_and_st_router(tiny_dir, tmp_path):
     _perturb(m.passage_encoder, seed=2)
     out = m.save_pretrained(tmp_path / "two")
     assert (out / PASSAGE_SUBFOLDER / "model.safetensors").exists()
-    assert json.loads((out / CONFIG_NAME).read_text())["shared_towers"] is False
+    assert json.loads((out / HF_HYBRID_CONFIG_NAME).read_text())["shared_towers"] is False
 
     back = DualEncoder.from_pretrained(out)
     assert not back.shared_towers

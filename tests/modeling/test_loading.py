@@ -10,7 +10,7 @@ import pytest
 import torch
 from modeling_support import QUERIES
 
-from hf_hybrid.checkpoint import CONFIG_NAME, PASSAGE_SUBFOLDER
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, PASSAGE_SUBFOLDER
 from hf_hybrid.modeling import DualEncoder, ModelLoadError
 
 
@@ -91,16 +91,16 @@ def test_tower_settings_are_checked(tiny_dir, tmp_path):
     shutil.rmtree(out / PASSAGE_SUBFOLDER)
     with pytest.raises(ModelLoadError, match="says shared_towers=false but .*passage_encoder is missing"):
         DualEncoder.from_pretrained(out)
-    (out / CONFIG_NAME).write_text("{not json")
-    with pytest.raises(ModelLoadError, match=f"{CONFIG_NAME} is not valid JSON .*the checkpoint is damaged"):
+    (out / HF_HYBRID_CONFIG_NAME).write_text("{not json")
+    with pytest.raises(ModelLoadError, match=f"{HF_HYBRID_CONFIG_NAME} is not valid JSON .*the checkpoint is damaged"):
         DualEncoder.from_pretrained(out)
 
 
 def test_saved_settings_win_over_sentence_transformers_files(tiny_dir, tmp_path):
     out = DualEncoder.from_pretrained(tiny_dir, pooling="lasttoken", query_prompt="q: ").save_pretrained(tmp_path / "m")
-    config = json.loads((out / CONFIG_NAME).read_text())
+    config = json.loads((out / HF_HYBRID_CONFIG_NAME).read_text())
     config["query_prompt"] = "ours: "
-    (out / CONFIG_NAME).write_text(json.dumps(config))
+    (out / HF_HYBRID_CONFIG_NAME).write_text(json.dumps(config))
     m = DualEncoder.from_pretrained(out)
     assert (m.settings.pooling, m.settings.query_prompt) == ("lasttoken", "ours: ")
 

@@ -14,7 +14,7 @@ from modeling_support import LORA_QUERIES as QUERIES
 from modeling_support import batch as _batch
 from modeling_support import train_lora as _train
 
-from hf_hybrid.checkpoint import CONFIG_NAME, PASSAGE_SUBFOLDER
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, PASSAGE_SUBFOLDER
 from hf_hybrid.modeling import DualEncoder, InfoNCELoss, apply_lora, default_target_modules, merge_lora
 
 MODELING = Path(__file__).resolve().parents[2] / "hf_hybrid" / "modeling"
@@ -70,10 +70,10 @@ def test_adapter_checkpoint_layout_and_reload(lora_model, tmp_path):
 
     out = lora_model.save_pretrained(tmp_path / "adapter")
     names = {p.name for p in out.iterdir()}
-    assert {"adapter_config.json", "adapter_model.safetensors", CONFIG_NAME, "modules.json",
+    assert {"adapter_config.json", "adapter_model.safetensors", HF_HYBRID_CONFIG_NAME, "modules.json",
             "config_sentence_transformers.json", "1_Pooling", "tokenizer.json"} <= names
     assert "model.safetensors" not in names and "config.json" not in names
-    ours = json.loads((out / CONFIG_NAME).read_text())
+    ours = json.loads((out / HF_HYBRID_CONFIG_NAME).read_text())
     assert ours["query_prompt"] == "query: " and ours["lora"]["query"]["r"] == 4
 
     back = DualEncoder.from_pretrained(out)

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from hf_hybrid.checkpoint import CONFIG_NAME
+from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME
 from hf_hybrid.modeling import DualEncoder, Pooling, pool
 
 
@@ -53,5 +53,5 @@ def test_config_stores_the_canonical_string(tiny_dir, tmp_path):
     m = DualEncoder.from_pretrained(tiny_dir, pooling=Pooling.LASTTOKEN)
     assert type(m.settings.pooling) is str and m.settings.pooling == "lasttoken"
     out = m.save_pretrained(tmp_path / "m")
-    assert json.loads((out / CONFIG_NAME).read_text())["pooling"] == "lasttoken"
+    assert json.loads((out / HF_HYBRID_CONFIG_NAME).read_text())["pooling"] == "lasttoken"
     assert json.loads((out / "1_Pooling" / "config.json").read_text())["pooling_mode"] == "lasttoken"

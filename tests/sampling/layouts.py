@@ -69,7 +69,7 @@ class Decoder:
         if all(q == p for q, p in pairs):
             if len(set(q_langs)) == 1 and len(pairs) > 1:
                 return BatchKind.MONO, q_langs[0]  # (a 1-pair x-x batch is indistinguishable; callers handle it)
-            return BatchKind.MIXED, None
+            return BatchKind.X_X, None
         assert all(a != b for a, b in zip(q_langs, p_langs)), "a cross batch holds a monolingual pair"
         return BatchKind.CROSS, None
 
@@ -85,7 +85,7 @@ def assert_kind(sampler: HybridBatchSampler, decoder: Decoder, step: int, pairs,
     seen_kind, seen_lang = decoder.kind_of(pairs)
     if kind == BatchKind.MONO:
         assert {decoder.lang[q] for q, _ in pairs} == {lang} and all(q == p for q, p in pairs)
-    elif kind == BatchKind.MIXED:
+    elif kind == BatchKind.X_X:
         assert all(q == p for q, p in pairs)
     else:
         assert seen_kind == BatchKind.CROSS

@@ -360,5 +360,5 @@ def test_strategy_and_batch_kinds_are_enums_equal_to_their_strings():
     assert sampler.strategy is Strategy.X_X and sampler.strategy == "x-x"
     assert sampler.state_dict()["strategy"] == "x-x" and type(sampler.state_dict()["strategy"]) is str
     kind, lang = sampler.batch_kind(0)
-    assert kind is BatchKind.MIXED and kind == "x-x" and lang is None
+    assert kind is BatchKind.X_X and kind == "x-x" and lang is None
     assert list(HybridBatchSampler(ds, 2, strategy="x-x", num_replicas=1, rank=0)) == list(sampler)

@@ -12,7 +12,7 @@ from hf_hybrid.sampling import BatchKind, Strategy, batch_kind_of
 def test_values_are_the_strings_of_the_design():
     assert [s.value for s in Strategy] == ["hybrid", "x-x-mono", "x-x", "x-y"]
     assert [k.value for k in BatchKind] == ["mono", "cross", "x-x"]
-    assert Strategy("x-y") is Strategy.X_Y and BatchKind("x-x") is BatchKind.MIXED
+    assert Strategy("x-y") is Strategy.X_Y and BatchKind("x-x") is BatchKind.X_X
     assert Strategy.X_X_MONO == "x-x-mono" and BatchKind.CROSS == "cross"
     assert str(Strategy.HYBRID) == "hybrid" and f"{BatchKind.MONO}" == "mono"
     assert json.dumps([Strategy.X_X, BatchKind.MONO]) == '["x-x", "mono"]'
@@ -22,7 +22,7 @@ def test_values_are_the_strings_of_the_design():
 
 def test_batch_kind_of():
     assert batch_kind_of(["en", "en"], ["en", "en"]) is BatchKind.MONO
-    assert batch_kind_of(["en", "de"], ["en", "de"]) is BatchKind.MIXED
+    assert batch_kind_of(["en", "de"], ["en", "de"]) is BatchKind.X_X
     assert batch_kind_of(["en", "de"], ["en", "zh"]) is BatchKind.CROSS
     assert batch_kind_of([], []) is BatchKind.MONO
     assert batch_kind_of([None], [None]) == "mono"
