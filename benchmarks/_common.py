@@ -111,10 +111,10 @@ def write_results(name: str, data: dict[str, Any], markdown: str, out_dir: Path 
     out = out_dir or RESULTS
     out.mkdir(parents=True, exist_ok=True)
     paths = (out / f"{name}.json", out / f"{name}.md")
+    from hf_hybrid.checkpoint import atomic_write_bytes
+
     for path, text in zip(paths, (json.dumps(data, indent=2, ensure_ascii=False) + "\n", markdown.rstrip() + "\n")):
-        tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        os.replace(tmp, path)
+        atomic_write_bytes(path, text.encode("utf-8"))
     return paths
 
 

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import io
 import itertools
 import json
 import os
@@ -46,6 +47,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (DEFAULT_MODEL, ROOT, RESULTS, machine_info, machine_markdown, quiet_env,  # noqa: E402
                      require_data, require_model, write_results)
+
+from hf_hybrid.checkpoint import atomic_write_bytes  # noqa: E402
 
 quiet_env()
 
@@ -256,9 +259,7 @@ def _run_one(a, name: str) -> None:
                           "batch_kinds": dict(trainer.batch_kinds),
                           "loss_log": [{"step": r["step"], "loss": r["loss"]} for r in trainer.state.log_history
                                        if "loss" in r]}
-            tmp = info_file.with_suffix(".tmp")
-            tmp.write_text(json.dumps(train_info, indent=2))
-            os.replace(tmp, info_file)
+            atomic_write_bytes(info_file, json.dumps(train_info, indent=2).encode("utf-8"))
     model.eval()
     evals: dict[str, Any] = {}
     for key, pool in (("xquad_heldout", xq_pool), ("mlqa_zeroshot", ml_pool)):
@@ -275,10 +276,7 @@ def _run_one(a, name: str) -> None:
     result = {"run": name, "seed": a.seed, "settings": settings_of(a), "data": desc, "train": train_info,
               "eval": evals, "wall_s": round(time.perf_counter() - t_start, 1), "machine": machine_info()}
     path = result_path(a, name, a.seed)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=1, ensure_ascii=False))
-    os.replace(tmp, path)
+    atomic_write_bytes(path, json.dumps(result, indent=1, ensure_ascii=False).encode("utf-8"))
     print(f"[{name}] done in {result['wall_s']} s -> {path}", flush=True)
 
 
@@ -462,10 +460,9 @@ def plot(agg: dict[str, Any], path: Path) -> Path | None:
                 ax.legend(fontsize=7, loc="best")
     fig.suptitle("multilingual pool mAP vs MaxRD by batch strategy (better: up and left; bars: sd over seeds)", fontsize=11)
     fig.tight_layout()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    fig.savefig(tmp, format="png")
-    os.replace(tmp, path)
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png")
+    atomic_write_bytes(path, buffer.getvalue())
     return path
 
 

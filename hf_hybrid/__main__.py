@@ -18,9 +18,12 @@ USAGE = ("usage: python -m hf_hybrid {train,evaluate," + ",".join(HUB_COMMANDS) 
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] in ("-h", "--help"):
+    if not argv:
+        print(USAGE, file=sys.stderr)
+        return 2
+    if argv[0] in ("-h", "--help"):
         print(USAGE)
-        return 0 if argv else 2
+        return 0
     command, rest = argv[0], argv[1:]
     if command == "train":
         from .commands.train import main as train

@@ -1,7 +1,7 @@
 """The on-disk layout of a checkpoint, shared by :mod:`hf_hybrid.modeling` and :mod:`hf_hybrid.hub`.
 
 One place for each thing both sides need (``docs/design.md`` section 4): the file names
-(:mod:`~hf_hybrid.checkpoint.layout`), the errors, the one JSON reader, atomic writes, the one reader and
+(:mod:`~hf_hybrid.checkpoint.layout`, which also lists the entries a save owns), the errors, the one JSON reader, atomic writes, the one reader and
 writer of the sentence-transformers files, the one "local path or Hub id" resolver, and checkpoint
 inspection (full model or PEFT adapter). This package imports nothing else of hf_hybrid.
 """
@@ -12,32 +12,22 @@ from hf_hybrid.checkpoint.inspect import CheckpointInfo, inspect_checkpoint, res
 from hf_hybrid.checkpoint.jsonfile import read_json, write_json
 from hf_hybrid.checkpoint.layout import (
     ADAPTER_CONFIG_NAME,
-    ADAPTER_WEIGHT_FILES,
     CARD_INPUTS_NAME,
     HF_HYBRID_CONFIG_NAME,
-    MANAGED_ENTRIES,
-    MARKER_ENTRIES,
     PASSAGE_SUBFOLDER,
     SAMPLER_STATE_NAME,
-    TOKENIZER_FILES,
     TRAINING_RECORD_NAME,
-    WEIGHT_FILES,
 )
 from hf_hybrid.checkpoint.resolve import InvalidRepoIdError, is_hub_id, resolve_model_dir, validate_repo_id
 from hf_hybrid.checkpoint.st_format import read_st_settings, write_st_files
 
 __all__ = [
     "ADAPTER_CONFIG_NAME",
-    "ADAPTER_WEIGHT_FILES",
     "CARD_INPUTS_NAME",
     "HF_HYBRID_CONFIG_NAME",
-    "MANAGED_ENTRIES",
-    "MARKER_ENTRIES",
     "PASSAGE_SUBFOLDER",
     "SAMPLER_STATE_NAME",
-    "TOKENIZER_FILES",
     "TRAINING_RECORD_NAME",
-    "WEIGHT_FILES",
     "CheckpointInfo",
     "InvalidRepoIdError",
     "ModelLoadError",

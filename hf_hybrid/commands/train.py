@@ -21,6 +21,16 @@ from ..training.arguments import DataArguments, HybridTrainingArguments, ModelAr
 
 ARGUMENT_CLASSES = (ModelArguments, DataArguments, HybridTrainingArguments)
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+#: Settings renamed in 0.1 (issue 11: one name per idea); an old name gets an error naming the new one.
+RENAMED = {"temperature": "loss_temperature", "demo_hidden_size": "tiny_hidden_size",
+           "demo_num_layers": "tiny_num_layers", "demo_vocab_size": "tiny_vocab_size"}
+
+
+def _unknown(key: str, known: set[str]) -> str:
+    if key in RENAMED:
+        return f"'{key}' (renamed to '{RENAMED[key]}')"
+    close = difflib.get_close_matches(key, known, n=1)
+    return f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else "")
 
 
 def read_config(path: Path) -> dict[str, Any]:
@@ -43,10 +53,7 @@ def read_config(path: Path) -> dict[str, Any]:
     known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls) if f.init}
     unknown = sorted(set(data) - known)
     if unknown:
-        hints = []
-        for key in unknown:
-            close = difflib.get_close_matches(key, known, n=1)
-            hints.append(f"'{key}'" + (f" (did you mean '{close[0]}'?)" if close else ""))
+        hints = [_unknown(key, known) for key in unknown]
         raise SystemExit(f"error: {path}: unknown key(s) {', '.join(hints)}. "
                          "Run `python train.py --help` for the accepted arguments.")
     return data
@@ -55,7 +62,7 @@ def read_config(path: Path) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, HybridTrainingArguments]:
     """Parse ``[CONFIG.yaml|json] [--flag value ...]``: the file sets defaults, flags override them."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser(ARGUMENT_CLASSES)
+    parser = HfArgumentParser(ARGUMENT_CLASSES, prog="train.py")
     source = "the command line"
     if argv and not argv[0].startswith("-") and Path(argv[0]).suffix.lower() in CONFIG_SUFFIXES:
         path = Path(argv.pop(0))
@@ -69,7 +76,11 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
     except ValueError as exc:  # raised by the dataclasses' own checks (e.g. the sampling settings)
         raise SystemExit(f"error: {source}: {exc}") from None
     if rest:
-        raise SystemExit(f"error: unknown argument(s) {rest}. Run `python train.py --help` for the accepted arguments.")
+        renamed = [f"--{flag} (renamed to --{RENAMED[flag]})" for flag in (a[2:] for a in rest if a.startswith("--"))
+                   if flag in RENAMED]
+        hint = f" ({', '.join(renamed)})" if renamed else ""
+        raise SystemExit(f"error: unknown argument(s) {rest}{hint}. Run `python train.py --help` for the accepted "
+                         "arguments.")
     return model_args, data_args, training_args
 
 

@@ -74,8 +74,8 @@ def load_parallel_data(
 
     ``source="bundled"`` (or ``"xquad-r-sample"``) gives the XQuAD-R sample shipped in the package.
     """
-    if is_bundled(source):
-        source = bundled_sample_path()
+    if isinstance(source, str):
+        source = resolve_data_source(source)
     if isinstance(source, (str, os.PathLike)) and Path(source).is_dir():
         return load_lareqa(source, languages, context)
     ds = load_pairs(source, column_mapping)

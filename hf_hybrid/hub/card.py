@@ -12,8 +12,9 @@ What a card says comes from two sources only, so it cannot drift from what ran:
   ``after`` metrics), or ``{dataset_name: any of those}``.
 
 The usage snippets take pooling, normalisation and prompts from the checkpoint's sentence-transformers files
-(:func:`hf_hybrid.checkpoint.read_st_settings`, the reader ``DualEncoder.from_pretrained`` uses), so a
-cls-pooled model gets cls pooling in its snippet. The card is rendered deterministically (no dates), so
+(:func:`hf_hybrid.checkpoint.read_st_settings`, the same reader ``DualEncoder.from_pretrained`` uses
+for sentence-transformers folders; our own saves write both files from one config), so a cls-pooled
+model gets cls pooling in its snippet. The card is rendered deterministically (no dates), so
 re-publishing an unchanged folder makes no commit. The template is ``model_cards/model_card_template.md``.
 """
 

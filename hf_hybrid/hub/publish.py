@@ -47,10 +47,11 @@ __all__ = ["DEFAULT_IGNORE", "RESUME_STATE_FILES", "PushResult", "collect_files"
 #: What a training run needs to resume, but a published model does not.
 RESUME_STATE_FILES = ["optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth", "trainer_state.json",
                       SAMPLER_STATE_NAME]
-#: Files a published model does not need: the resume states, and ``training_args.bin``, a pickle of
-#: ``TrainingArguments`` that holds ``hub_token`` in clear text when one is set.
+#: Files a published model does not need: the resume states, ``training_args.bin`` (a pickle of
+#: ``TrainingArguments`` that holds ``hub_token`` in clear text when one is set), and the card's render
+#: inputs (local bookkeeping: the rendered card itself is published).
 DEFAULT_IGNORE = [".git", "__pycache__", "*.pyc", ".DS_Store", "*.lock", ".staging-*", "checkpoint-*", "runs",
-                  "wandb", ".cache", "training_args.bin", *RESUME_STATE_FILES]
+                  "wandb", ".cache", "training_args.bin", CARD_INPUTS_NAME, *RESUME_STATE_FILES]
 SPACE_IGNORE = [".git", "__pycache__", "*.pyc", ".DS_Store", "flagged", ".gradio", ".cache"]
 # Remote files a publish never deletes, even when the folder lacks them.
 _KEEP_REMOTE = (".gitattributes",)
@@ -183,7 +184,6 @@ def push(
     validate_repo_id(repo_id)
     info = inspect_checkpoint(path)
     files: dict[str, Path | bytes] = dict(collect_files(info.path, list(ignore_patterns or DEFAULT_IGNORE)))
-    files.pop(CARD_INPUTS_NAME, None)  # render inputs are local bookkeeping, the card itself is published
     card = _card_for_push(info, repo_id, keep_card, tokens_in_use(token))
     if card is not None:
         files["README.md"] = card

@@ -300,7 +300,7 @@ class DualEncoder(nn.Module):
                 base.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
 
     def gradient_checkpointing_enable(self, gradient_checkpointing_kwargs: dict | None = None, **kwargs: Any) -> None:
-        """Alias of :meth:`activation_checkpointing_enable` (the transformers < 5.x spelling Trainer may call)."""
+        """Alias of :meth:`activation_checkpointing_enable`: the name PEFT, sentence-transformers and older code call."""
         self.activation_checkpointing_enable(gradient_checkpointing_kwargs, **kwargs)
 
     def activation_checkpointing_disable(self) -> None:
@@ -370,7 +370,6 @@ class DualEncoder(nn.Module):
         query_max_length: int | None = None,
         passage_max_length: int | None = None,
         separate_towers: bool | None = None,
-        torch_dtype: Any = None,
         dtype: Any = None,
         trust_remote_code: bool = False,
         lora: bool | Mapping[str, Any] | None = None,
@@ -384,11 +383,11 @@ class DualEncoder(nn.Module):
         :mod:`hf_hybrid.modeling.loading`). ``separate_towers=True`` on a shared checkpoint starts a
         passage tower as a copy of the encoder. ``lora``: ``True`` makes loaded adapters trainable (or adds
         default LoRA to a full model); a dict is passed to :func:`~hf_hybrid.modeling.lora.apply_lora`.
-        ``dtype`` (``torch_dtype`` is its old name) goes to ``AutoModel.from_pretrained``.
+        ``dtype`` goes to ``AutoModel.from_pretrained``.
         """
         overrides = dict(pooling=pooling, normalize=normalize, query_prompt=query_prompt, passage_prompt=passage_prompt,
                          query_max_length=query_max_length, passage_max_length=passage_max_length)
         return loading.load_dual_encoder(
-            cls, name_or_path, overrides, separate_towers=separate_towers, dtype=dtype if dtype is not None else torch_dtype,
+            cls, name_or_path, overrides, separate_towers=separate_towers, dtype=dtype,
             trust_remote_code=trust_remote_code, lora=lora, revision=revision, token=token,
         )

@@ -96,6 +96,7 @@ class InfoNCELoss(nn.Module):
             self.log_temperature = nn.Parameter(log_t)
         else:
             self.register_buffer("log_temperature", log_t, persistent=False)
+        self.initial_temperature = float(temperature)
         self.learnable_temperature = learnable_temperature
         self.symmetric = symmetric
         self.gather_across_processes = gather_across_processes
@@ -108,15 +109,19 @@ class InfoNCELoss(nn.Module):
     def get_config_dict(self) -> dict[str, Any]:
         """The loss settings as a JSON-ready dict (the ``loss`` section of the training record).
 
-        ``temperature`` is the current value (for a learnable one, what training has reached) to 6
-        significant digits: the float32 parameter would otherwise print 0.05 as 0.04999999701976776.
+        ``temperature`` is the configured value; a learnable one also reports ``learned_temperature``,
+        the value training has reached, to 6 significant digits (the float32 parameter would otherwise
+        print 0.05 as 0.04999999701976776).
         """
-        return {
+        config: dict[str, Any] = {
             "name": type(self).__name__,
-            "temperature": float(f"{self.temperature:.6g}"),
+            "temperature": self.initial_temperature,
             "learnable_temperature": self.learnable_temperature,
             "symmetric": self.symmetric,
         }
+        if self.learnable_temperature:
+            config["learned_temperature"] = float(f"{self.temperature:.6g}")
+        return config
 
     def _temperature(self) -> Tensor:
         return self.log_temperature.clamp(math.log(MIN_TEMPERATURE), math.log(MAX_TEMPERATURE)).exp()

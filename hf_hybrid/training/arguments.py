@@ -14,6 +14,7 @@ a model is loaded. Their meaning is in ``docs/design.md`` section 2.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
@@ -56,6 +57,11 @@ class ModelArguments:
     tiny_num_layers: int = field(default=2, metadata={"help": f"'{TINY_MODEL}' encoder: transformer layers."})
     tiny_vocab_size: int = field(default=8000, metadata={"help": f"'{TINY_MODEL}' encoder: tokenizer vocabulary size."})
 
+    def __post_init__(self) -> None:
+        if self.model_name_or_path == "demo" and not os.path.isdir("demo"):
+            raise ValueError(f"model_name_or_path='demo' was renamed to '{TINY_MODEL}' (the small random-init encoder "
+                             "for tests and smoke runs).")
+
 
 @dataclass
 class DataArguments:
@@ -93,7 +99,8 @@ class HybridTrainingArguments(TrainingArguments):
         "help": "uniform | proportional | temperature (with language_temperature), or a {language: weight} "
                 "mapping in a config file."})
     language_temperature: float | None = field(default=None, metadata={
-        "help": "tau of language_weights=temperature: p(language) ~ n ** (1 / tau); not the loss temperature."})
+        "help": "tau of language_weights=temperature (default 1 there): p(language) ~ n ** (1 / tau); not the "
+                "loss temperature."})
 
     def __post_init__(self) -> None:
         check_sampling_arguments(self)
@@ -111,5 +118,7 @@ def check_sampling_arguments(args: HybridTrainingArguments) -> None:
     args.strategy = Strategy(getattr(args.strategy, "value", args.strategy)).value
     AlphaSchedule.from_arguments(args.alpha_schedule, args.alpha, args.alpha_end, total_steps=None, num_epochs=1,
                                  steps_per_epoch=1)
+    if args.language_weights == "temperature" and args.language_temperature is None:
+        args.language_temperature = 1.0  # tau = 1: proportional to the group counts
     if not isinstance(args.language_weights, Mapping):  # a mapping's languages are checked against the data
         resolve_language_weights(["xx"], np.ones(1), None, args.language_weights, args.language_temperature)

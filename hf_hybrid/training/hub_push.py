@@ -14,7 +14,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hf_hybrid.checkpoint import CARD_INPUTS_NAME, validate_repo_id
+from hf_hybrid.checkpoint import validate_repo_id
 from hf_hybrid.hub import DEFAULT_IGNORE, HubError, PushResult, collect_files, commit_files, write_model_card
 from hf_hybrid.hub.publish import RESUME_STATE_FILES
 
@@ -69,7 +69,6 @@ def trainer_push(
     write_model_card(folder, results=results if results is not None else getattr(trainer, "last_eval_result", None),
                      repo_id=repo_id)
     files: dict[str, Path | bytes] = dict(collect_files(folder, DEFAULT_IGNORE))
-    files.pop(CARD_INPUTS_NAME, None)
     if mid_training and args.hub_strategy in (HubStrategy.CHECKPOINT, HubStrategy.ALL_CHECKPOINTS):
         sub = "last-checkpoint" if args.hub_strategy == HubStrategy.CHECKPOINT else folder.name
         resume_ignore = [p for p in DEFAULT_IGNORE if p not in RESUME_STATE_FILES]

@@ -145,8 +145,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
     if not trainer.is_world_process_zero():
         return results
     atomic_write_json(os.path.join(output_dir, "eval_results.json"), results)
-    if trainer.last_eval_result is not None:
-        _write_card(trainer)
+    try:  # the card (with the final evaluation, if any); a card must never cost a finished training run
+        trainer.create_model_card()
+    except Exception as exc:  # noqa: BLE001
+        logger.warning("could not write the model card: %s", exc)
     if model_args.lora and model_args.merge_lora:
         merged = os.path.join(output_dir, "merged")
         merge_and_export(output_dir, merged)
@@ -157,14 +159,3 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
           + (" (LoRA adapter)" if model_args.lora else "")
           + (f"; merged model in {results['merged_dir']}" if "merged_dir" in results else ""))
     return results
-
-
-def _write_card(trainer: DualEncoderTrainer) -> None:
-    """The model card with the final evaluation; a card must never cost a finished training run."""
-    from ..hub import write_model_card
-
-    try:
-        write_model_card(trainer.args.output_dir, record=trainer.training_record().to_dict(),
-                         results=trainer.last_eval_result)
-    except Exception as exc:  # noqa: BLE001
-        logger.warning("could not write the model card: %s", exc)

@@ -7,7 +7,8 @@ import os
 
 import pytest
 
-from hf_hybrid.checkpoint import MARKER_ENTRIES, atomic_write_bytes, atomic_write_dir, atomic_write_json
+from hf_hybrid.checkpoint import atomic_write_bytes, atomic_write_dir, atomic_write_json
+from hf_hybrid.checkpoint.layout import MARKER_ENTRIES
 from hf_hybrid.checkpoint import atomic as atomic_mod
 
 

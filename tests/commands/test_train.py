@@ -49,7 +49,7 @@ def test_linear_schedule_from_flags_and_yaml(tmp_path):
     (["--alpha", "1.5"], r"alpha=1.5 must be a probability in \[0, 1\]"),
     (["--alpha_schedule", "linear"], "alpha_schedule='linear' needs alpha_end="),
     (["--alpha_end", "0.2"], "alpha_end=0.2 is only used with alpha_schedule='linear'"),
-    (["--language_weights", "temperature"], "language_weights='temperature' needs language_temperature"),
+    (["--language_weights", "temperature", "--language_temperature", "0"], "needs language_temperature=tau > 0"),
     (["--language_weights", "nope"], "language_weights='nope' must be"),
     (["--language_temperature", "2"], "language_temperature=2.0 is only used with"),
 ])
@@ -67,3 +67,28 @@ def test_bad_sampling_value_in_yaml_names_the_file(tmp_path):
     cfg.write_text("output_dir: o\nstrategy: x-z\n")
     with pytest.raises(SystemExit, match=r"run.yaml and the command line: strategy='x-z' is not one of"):
         parse_args([str(cfg)])
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--temperature", "0.05"], r"--temperature \(renamed to --loss_temperature\)"),
+    (["--demo_vocab_size", "800"], r"--demo_vocab_size \(renamed to --tiny_vocab_size\)"),
+])
+def test_renamed_flags_name_their_new_name(argv, message):
+    with pytest.raises(SystemExit, match=message):
+        parse_args(["--output_dir", "x", *argv])
+
+
+def test_renamed_yaml_keys_and_the_old_demo_model_name(tmp_path, monkeypatch):
+    cfg = tmp_path / "old.yaml"
+    cfg.write_text("temperature: 0.05\ndemo_hidden_size: 32\n")
+    with pytest.raises(SystemExit, match=r"'demo_hidden_size' \(renamed to 'tiny_hidden_size'\), 'temperature' "
+                                         r"\(renamed to 'loss_temperature'\)"):
+        parse_args([str(cfg)])
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit, match="model_name_or_path='demo' was renamed to 'tiny'"):
+        parse_args(["--output_dir", "x", "--model_name_or_path", "demo"])
+
+
+def test_temperature_language_weights_default_to_tau_one():
+    _, _, t = parse_args(["--output_dir", "x", "--language_weights", "temperature"])
+    assert t.language_temperature == 1.0

@@ -134,7 +134,7 @@ def _snippet(card: str, heading: str) -> str:
     return card.split(f"### {heading}\n\n```python\n", 1)[1].split("```", 1)[0]
 
 
-def test_cls_pooled_checkpoint_card_snippets_reproduce_its_embeddings(tiny_dir, tmp_path):
+def test_cls_pooled_card_snippets_reproduce_the_embeddings(tiny_dir, tmp_path):
     """The cls-pooling bug of issue 11: the card of a cls checkpoint showed the mean-pooling snippet."""
     from sentence_transformers import SentenceTransformer
 
@@ -158,3 +158,19 @@ def test_cls_pooled_checkpoint_card_snippets_reproduce_its_embeddings(tiny_dir, 
     scope: dict = {}
     exec(_snippet(text, "transformers").replace("print(", "(lambda *a: None)("), scope)  # noqa: S102
     np.testing.assert_allclose(scope["embed"](TEXTS, prompt="query: ").numpy(), local, atol=1e-5)
+
+
+def test_hf_hybrid_snippet_runs_as_written(tiny_dir, tmp_path):
+    """The card's hf-hybrid usage block, run on the checkpoint it describes, gives its embeddings."""
+    from hf_hybrid.modeling import DualEncoder
+
+    model = DualEncoder.from_pretrained(str(tiny_dir), query_prompt="query: ")
+    folder = tmp_path / "full"
+    model.save_pretrained(folder)
+    (folder / TRAINING_RECORD_NAME).write_text(json.dumps(record_fixture(model.get_config_dict())))
+    text = write_model_card(folder, repo_id=str(folder)).read_text()
+    printed: list = []
+    scope: dict = {"print": lambda *a: printed.append(a)}
+    exec(_snippet(text, "hf-hybrid"), scope)  # noqa: S102 - our own card's snippet
+    assert printed and printed[0][0] == "full"
+    np.testing.assert_allclose(scope["queries"], model.encode_queries(["Wie hoch ist der Eiffelturm?"]), atol=1e-6)

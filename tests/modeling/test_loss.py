@@ -74,10 +74,12 @@ def test_get_config_dict():
     loss = InfoNCELoss(0.07, learnable_temperature=True, symmetric=True)
     assert loss.get_config_dict() == {
         "name": "InfoNCELoss", "temperature": 0.07, "learnable_temperature": True, "symmetric": True,
+        "learned_temperature": 0.07,
     }
-    with torch.no_grad():  # a learnable temperature is reported as trained so far
+    with torch.no_grad():  # a learnable temperature: the configured value and the one trained so far
         loss.log_temperature.fill_(math.log(0.02))
-    assert loss.get_config_dict()["temperature"] == 0.02
+    assert loss.get_config_dict()["temperature"] == 0.07
+    assert loss.get_config_dict()["learned_temperature"] == 0.02
 
 
 def test_bad_inputs():

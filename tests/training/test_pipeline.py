@@ -42,6 +42,10 @@ def test_lora_pipeline_saves_adapter_and_merged_model(tmp_path, capsys):
     assert (out / "adapter_config.json").is_file() and (out / "adapter_model.safetensors").is_file()
     assert (out / "merged" / "model.safetensors").is_file()
     assert "(LoRA adapter)" in capsys.readouterr().out
+    record = json.loads((out / "hf_hybrid_training.json").read_text())
+    assert record["model"]["lora"]["r"] == 4 and record["model"]["lora"]["lora_alpha"] == 16
+    card = (out / "README.md").read_text()
+    assert "| model / lora / r | 4 |" in card and "library_name: peft" in card
     from hf_hybrid.modeling import DualEncoder
 
     texts = ["Wer?", "Who won?"]
@@ -131,3 +135,11 @@ def test_cls_pooled_checkpoint_card_snippets_reproduce_its_embeddings(tmp_path):
         namespace: dict = {}
         exec(block.replace(f"\"{repo_id}\"", f"\"{out}\""), namespace)  # noqa: S102 - our own card's snippet
         np.testing.assert_allclose(encode(namespace), ours, atol=1e-5)
+
+
+def test_run_without_evaluation_still_gets_a_card_with_its_recipe(tmp_path):
+    out = tmp_path / "run"
+    results = main(TINY + ["--output_dir", str(out), "--test_articles", "0", "--strategy", "x-y"])
+    assert results["after"] == {} and results["before"] is None
+    card = (out / "README.md").read_text()
+    assert "| sampler / strategy | x-y |" in card and "model-index" not in card
