@@ -40,6 +40,9 @@ def write_towers(model: Any, root: Path, state_dict: Mapping[str, Tensor] | None
         model.tokenizer.save_pretrained(str(folder))
         if is_peft(tower):
             point_adapter_at_base(tower, folder)
+            # PEFT writes a placeholder model card ("Model Card for Model ID"); the card is ours to write
+            # (hf_hybrid.hub), and a placeholder must never replace a real card already in the folder.
+            (folder / "README.md").unlink(missing_ok=True)
 
 
 def write_configs(model: Any, root: Path) -> None:

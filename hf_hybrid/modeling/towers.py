@@ -110,7 +110,7 @@ def load_tower(
         kwargs["dtype"] = dtype
     try:
         model = AutoModel.from_pretrained(str(folder), **kwargs)
-    except OSError as err:
+    except (OSError, ValueError) as err:  # transformers 5 raises ValueError for a folder it cannot recognise
         raise ModelLoadError(f"could not load the encoder in {folder}: {err}") from err
     # An absolute name makes PEFT adapters saved from this model point at a base that resolves from
     # any working directory.

@@ -120,5 +120,7 @@ def check_sampling_arguments(args: HybridTrainingArguments) -> None:
                                  steps_per_epoch=1)
     if args.language_weights == "temperature" and args.language_temperature is None:
         args.language_temperature = 1.0  # tau = 1: proportional to the group counts
-    if not isinstance(args.language_weights, Mapping):  # a mapping's languages are checked against the data
-        resolve_language_weights(["xx"], np.ones(1), None, args.language_weights, args.language_temperature)
+    # The weights rules on a stand-in for the data (a mapping's languages are checked against the data later).
+    weights = args.language_weights
+    available = list(weights) if isinstance(weights, Mapping) else ["xx"]
+    resolve_language_weights(available, np.ones(len(available)), None, weights, args.language_temperature)

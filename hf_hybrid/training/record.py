@@ -21,7 +21,7 @@ FORMAT_VERSION = 2
 #: The ``TrainingArguments`` fields that shape the result (the rest are logistics: paths, logging...).
 TRAINING_FIELDS = (
     "learning_rate", "max_steps", "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
-    "warmup_ratio", "warmup_steps", "weight_decay", "lr_scheduler_type", "seed", "bf16", "fp16",
+    "warmup_steps", "weight_decay", "lr_scheduler_type", "seed", "bf16", "fp16",
     "gradient_checkpointing",
 )
 
@@ -70,6 +70,7 @@ class TrainingRecord:
 def training_section(args: Any, num_processes: int, global_step: int) -> dict[str, Any]:
     """The result-shaping ``TrainingArguments`` fields, plus the process count and the steps done."""
     out = {name: getattr(args, name) for name in TRAINING_FIELDS if hasattr(args, name)}
-    out["lr_scheduler_type"] = str(getattr(out.get("lr_scheduler_type"), "value", out.get("lr_scheduler_type")))
+    if "lr_scheduler_type" in out:
+        out["lr_scheduler_type"] = str(getattr(out["lr_scheduler_type"], "value", out["lr_scheduler_type"]))
     out.update(num_processes=num_processes, global_step=global_step)
     return out

@@ -7,8 +7,9 @@ Run locally from a checkout with ``python spaces/demo/app.py`` (no network neede
 * Evaluate: LAReQA mAP of a model on the bundled XQuAD-R sample, with the language-pair heatmap.
 
 Models come from ``$HF_HYBRID_DEMO_MODEL`` / ``$HF_HYBRID_DEMO_MODEL_B`` or the dropdowns (a local
-checkpoint directory or a Hub id); the default works offline (see ``demo_backend.default_models``).
-All work other than layout lives in ``demo_backend.py``.
+checkpoint directory or a Hub id); the default works offline (see ``demo_models.default_models``).
+All work other than layout lives in the ``demo_*.py`` modules beside this file, reached through
+``demo_backend`` (which re-exports what the UI needs).
 """
 
 from __future__ import annotations
@@ -30,7 +31,11 @@ os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 os.environ.setdefault("MPLBACKEND", "Agg")
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+# The demo_*.py modules beside this file: importable however the app is started (``python app.py``, a
+# Space, or a test that loads this file by path).
+_HERE = str(Path(__file__).resolve().parent)
+if _HERE not in sys.path:
+    sys.path.insert(0, _HERE)
 
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402

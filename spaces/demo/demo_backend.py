@@ -1,378 +1,55 @@
-"""Everything the demo Space does that is not UI: model choice, corpus parsing, cached indexes, search, evaluation.
+"""The demo's engine: cached passage indexes, search and evaluation; and the one module the UI imports.
 
-Why a module apart from ``app.py``: the tests and the command line can use the search and the input
-checks without starting a web server, and the UI file stays a readable layout of components.
+Everything the demo Space does that is not UI lives beside ``app.py``, one concept per module:
+``demo_config`` (environment, limits, :class:`DemoInputError`), ``demo_corpus`` (corpora and queries),
+``demo_models`` (model choices and loading), ``demo_held_out`` (the held-out articles of a training run)
+and this one, :class:`DemoEngine`. ``app.py`` imports only this module, which re-exports the names the
+UI and the tests use (``backend.parse_corpus``, ``backend.DEMO_LABEL``...). Those are copies of the
+names: to change one (a test's ``monkeypatch.setattr``), set it on the module that owns it.
 
-Every public entry point returns results or raises :class:`DemoInputError` whose message is meant
-for the user as it is (what was wrong, what to do). The UI turns those, and any unexpected error, into
-a short message: a visitor of the Space never sees a stack trace.
+Why apart from ``app.py``: the tests and the command line can use the search and the input checks
+without starting a web server, and the UI file stays a readable layout of components. Every public
+entry point returns results or raises :class:`DemoInputError` whose message is meant for the user as it
+is (what was wrong, what to do). The UI turns those, and any unexpected error, into a short message: a
+visitor of the Space never sees a stack trace.
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
-import json
-import logging
-import os
-import sys
 import tempfile
 import threading
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-HERE = Path(__file__).resolve().parent
-REPO_ROOT = HERE.parents[1] if len(HERE.parents) > 1 else HERE  # a Space has the app at its root
+from demo_config import (ENV_CACHE, ENV_CORPUS, ENV_MODEL, ENV_MODEL_B, MAX_PASSAGE_CHARS, MAX_PASSAGES,
+                         MAX_QUERY_CHARS, MAX_TOP_K, MAX_UPLOAD_BYTES, DemoInputError, cache_dir, logger)
+from demo_corpus import (UNKNOWN_LANG, Corpus, bundled_corpus, bundled_pool, clip_query, default_corpus,
+                         parse_corpus, read_corpus_file)
+from demo_held_out import held_out_articles
+from demo_models import (DEMO_LABEL, DEMO_MODEL, QUICKSTART_DIR, QUICKSTART_INIT, LoadedModel,
+                         build_default_demo_encoder, default_models, load_model, model_choices, model_label)
 
-try:  # The Space installs hf-hybrid; a repo checkout may not have it installed.
-    import hf_hybrid  # noqa: F401
-except ImportError:  # pragma: no cover - depends on how the app is started
-    if (REPO_ROOT / "hf_hybrid" / "__init__.py").is_file():
-        sys.path.insert(0, str(REPO_ROOT))
-
-logger = logging.getLogger("hf_hybrid.demo")
-
-# Environment variables (documented in the Space README).
-ENV_MODEL = "HF_HYBRID_DEMO_MODEL"
-ENV_MODEL_B = "HF_HYBRID_DEMO_MODEL_B"
-ENV_CORPUS = "HF_HYBRID_DEMO_CORPUS"
-ENV_CACHE = "HF_HYBRID_DEMO_CACHE"
-
-DEMO_MODEL = "demo"  # value of the "untrained demo encoder" choice
-DEMO_LABEL = "untrained demo encoder (random init): run the quickstart for a trained one"
-QUICKSTART_DIR = REPO_ROOT / "outputs" / "quickstart"
-QUICKSTART_INIT = QUICKSTART_DIR / "tiny-encoder-init"  # written by the quickstart before training
-
-# Input limits: they keep one request from tying up the (shared, CPU) Space for minutes.
-MAX_QUERY_CHARS = 500
-MAX_PASSAGE_CHARS = 2000
-MAX_PASSAGES = 20_000
-MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_TOP_K = 100
-UNKNOWN_LANG = "und"
-TEXT_KEYS = ("text", "passage", "positive", "sentence", "content")
-
-
-class DemoInputError(ValueError):
-    """Bad user input or an unusable model; the message is shown to the user unchanged."""
-
-
-# --------------------------------------------------------------------------------------------------
-# corpus
-# --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """Passages with their languages; ``notices`` tell the user what was changed (truncation...)."""
-
-    texts: tuple[str, ...]
-    langs: tuple[str, ...]
-    name: str
-    notices: tuple[str, ...] = ()
-    fingerprint: str = field(default="", compare=False)
-
-    def __post_init__(self) -> None:
-        if len(self.texts) != len(self.langs):
-            raise ValueError(f"corpus '{self.name}': {len(self.texts)} texts but {len(self.langs)} languages")
-        if not self.fingerprint:
-            h = hashlib.sha256()
-            for t, l in zip(self.texts, self.langs):
-                h.update(l.encode() + b"\0" + t.encode() + b"\0")
-            object.__setattr__(self, "fingerprint", h.hexdigest()[:16])
-
-    @property
-    def languages(self) -> list[str]:
-        return sorted(set(self.langs))
-
-    def describe(self) -> str:
-        return f"{self.name} ({len(self.texts)} passages, {len(self.languages)} languages)"
-
-
-_BUNDLED: dict[str, Any] = {}
-_BUNDLED_LOCK = threading.Lock()
-
-
-def bundled_pool():
-    """The LAReQA pool of the bundled XQuAD-R sample, parsed once per process."""
-    with _BUNDLED_LOCK:
-        if "pool" not in _BUNDLED:
-            from hf_hybrid.data import bundled_sample_path, load_lareqa_pool
-
-            _BUNDLED["pool"] = load_lareqa_pool(bundled_sample_path())
-        return _BUNDLED["pool"]
-
-
-def bundled_corpus() -> Corpus:
-    """Every sentence of the bundled XQuAD-R sample, in all 11 languages (the LAReQA candidate pool)."""
-    pool = bundled_pool()
-    with _BUNDLED_LOCK:
-        if "corpus" not in _BUNDLED:
-            _BUNDLED["corpus"] = Corpus(tuple(pool.cand_texts), tuple(pool.cand_langs), "bundled XQuAD-R sample")
-        return _BUNDLED["corpus"]
-
-
-def _clean_lang(value: Any, where: str) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        return UNKNOWN_LANG
-    if not isinstance(value, str):
-        raise DemoInputError(f"{where}: field 'lang' must be a string such as \"en\", got {value!r}.")
-    lang = value.strip()
-    if len(lang) > 20:
-        raise DemoInputError(f"{where}: 'lang' value {lang[:30]!r}... is too long; use a short code such as \"en\".")
-    return lang
-
-
-def parse_corpus(text: str, name: str = "your corpus") -> Corpus:
-    """Parse pasted/uploaded passages: JSONL (``{"text": ..., "lang": ...}``) or one passage per line.
-
-    A plain line may start with a language code and a tab (``de<TAB>Der Rhein ...``); lines without one
-    get the language ``und`` (undetermined), which the language chart shows as such. The format is
-    JSONL when the first non-empty line starts with ``{``; then every non-empty line must be a JSON
-    object, and a bad line is reported by number rather than skipped (a silent skip would hide the
-    passage the user is looking for).
-    """
-    if text is None or not str(text).strip():
-        raise DemoInputError(
-            "The corpus is empty: paste passages (one per line, or JSONL with \"text\" and \"lang\" fields) "
-            "or upload a .txt / .jsonl file."
-        )
-    lines = str(text).splitlines()
-    non_empty = [(i + 1, ln.strip()) for i, ln in enumerate(lines) if ln.strip()]
-    texts: list[str] = []
-    langs: list[str] = []
-    if non_empty[0][1].startswith("{"):
-        for lineno, line in non_empty:
-            where = f"{name}, line {lineno}"
-            try:
-                obj = json.loads(line)
-            except json.JSONDecodeError as err:
-                raise DemoInputError(
-                    f"{where} is not valid JSON ({err.msg} at column {err.colno}). Each line of a JSONL corpus "
-                    "must be one object such as {\"text\": \"...\", \"lang\": \"en\"}."
-                ) from None
-            if not isinstance(obj, dict):
-                raise DemoInputError(f"{where}: expected a JSON object with \"text\" and \"lang\", got {type(obj).__name__}.")
-            key = next((k for k in TEXT_KEYS if k in obj), None)
-            if key is None:
-                raise DemoInputError(
-                    f"{where}: no passage field; use one of {', '.join(repr(k) for k in TEXT_KEYS)} "
-                    f"(found keys: {', '.join(map(repr, list(obj)[:6])) or 'none'})."
-                )
-            value = obj[key]
-            if not isinstance(value, str):
-                raise DemoInputError(f"{where}: field {key!r} must be a string, got {type(value).__name__}.")
-            if not value.strip():
-                continue
-            texts.append(value.strip())
-            langs.append(_clean_lang(obj.get("lang"), where))
-    else:
-        for _lineno, line in non_empty:
-            head, sep, rest = line.partition("\t")
-            if sep and 1 <= len(head.strip()) <= 12 and " " not in head.strip() and rest.strip():
-                langs.append(head.strip())
-                texts.append(rest.strip())
-            else:
-                langs.append(UNKNOWN_LANG)
-                texts.append(line)
-    if not texts:
-        raise DemoInputError(f"{name} has no non-empty passage.")
-    notices = []
-    if len(texts) > MAX_PASSAGES:
-        notices.append(f"{name} has {len(texts)} passages; only the first {MAX_PASSAGES} are used.")
-        texts, langs = texts[:MAX_PASSAGES], langs[:MAX_PASSAGES]
-    n_long = sum(len(t) > MAX_PASSAGE_CHARS for t in texts)
-    if n_long:
-        texts = [t[:MAX_PASSAGE_CHARS] for t in texts]
-        notices.append(f"{n_long} passage(s) longer than {MAX_PASSAGE_CHARS} characters were truncated.")
-    n_und = langs.count(UNKNOWN_LANG)
-    if n_und:
-        notices.append(
-            f"{n_und} passage(s) have no language tag and are shown as '{UNKNOWN_LANG}': use JSONL with a "
-            "\"lang\" field, or start a line with a language code and a tab."
-        )
-    return Corpus(tuple(texts), tuple(langs), name, tuple(notices))
-
-
-def read_corpus_file(path: str | os.PathLike) -> Corpus:
-    """Read an uploaded corpus file (UTF-8 text or JSONL), with a clear message for binary or huge files."""
-    p = Path(path)
-    try:
-        size = p.stat().st_size
-    except OSError:
-        raise DemoInputError(f"The uploaded file {p.name!r} could not be read; please upload it again.") from None
-    if size > MAX_UPLOAD_BYTES:
-        raise DemoInputError(f"The uploaded file {p.name!r} is {size / 2**20:.1f} MB; the limit is "
-                             f"{MAX_UPLOAD_BYTES // 2**20} MB.")
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise DemoInputError(
-            f"The uploaded file {p.name!r} is not UTF-8 text. Upload a .txt (one passage per line) or a .jsonl "
-            "file (one {\"text\": ..., \"lang\": ...} object per line)."
-        ) from None
-    if "\x00" in text:
-        raise DemoInputError(f"The uploaded file {p.name!r} looks binary; upload a .txt or .jsonl text file.")
-    return parse_corpus(text, name=p.name)
-
-
-def default_corpus() -> Corpus:
-    """``$HF_HYBRID_DEMO_CORPUS`` (a .txt/.jsonl file) when set, else the bundled XQuAD-R sample."""
-    path = os.environ.get(ENV_CORPUS, "").strip()
-    if path:
-        return read_corpus_file(path)
-    return bundled_corpus()
-
-
-def clip_query(query: str | None) -> tuple[str, list[str]]:
-    """The query, stripped and cut to :data:`MAX_QUERY_CHARS`; the notices say whether it was cut."""
-    q = (query or "").strip()
-    if not q:
-        raise DemoInputError("Please type a query (a question or a few words) before searching.")
-    if len(q) > MAX_QUERY_CHARS:
-        return q[:MAX_QUERY_CHARS], [f"The query had {len(q)} characters and was truncated to the first {MAX_QUERY_CHARS}."]
-    return q, []
-
-
-# --------------------------------------------------------------------------------------------------
-# models
-# --------------------------------------------------------------------------------------------------
-
-
-def cache_dir() -> Path:
-    root = os.environ.get(ENV_CACHE) or os.path.join(
-        os.environ.get("XDG_CACHE_HOME", os.path.expanduser("~/.cache")), "hf_hybrid_demo"
-    )
-    path = Path(root)
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _is_model_dir(path: Path) -> bool:
-    return path.is_dir() and any((path / f).is_file() for f in ("config.json", "hf_hybrid_config.json", "adapter_config.json"))
-
-
-def model_label(name: str) -> str:
-    """What the UI calls a model choice."""
-    if name == DEMO_MODEL:
-        return DEMO_LABEL
-    p = Path(name)
-    try:
-        if p.resolve() == QUICKSTART_DIR.resolve():
-            return f"quickstart, trained with hybrid batches ({name})"
-        if p.resolve() == QUICKSTART_INIT.resolve():
-            return f"quickstart, before training: random init ({name})"
-    except OSError:
-        pass
-    return name
-
-
-def model_choices() -> list[tuple[str, str]]:
-    """Dropdown entries (label, value): env models, the quickstart checkpoints present, the demo encoder."""
-    values: list[str] = []
-    for env in (ENV_MODEL, ENV_MODEL_B):
-        v = os.environ.get(env, "").strip()
-        if v:
-            values.append(v)
-    for path in (QUICKSTART_DIR, QUICKSTART_INIT):
-        if _is_model_dir(path):
-            values.append(str(path))
-    values.append(DEMO_MODEL)
-    seen: list[str] = []
-    for v in values:
-        if v not in seen:
-            seen.append(v)
-    return [(model_label(v), v) for v in seen]
-
-
-def default_models() -> tuple[str, str]:
-    """(model A, model B) for Search and Compare.
-
-    A: ``$HF_HYBRID_DEMO_MODEL``, else the trained quickstart checkpoint, else the untrained demo encoder.
-    B: ``$HF_HYBRID_DEMO_MODEL_B``, else the quickstart's random-init starting point (so Compare shows
-    before/after hybrid training), else the same as A.
-    """
-    a = os.environ.get(ENV_MODEL, "").strip()
-    if not a:
-        a = str(QUICKSTART_DIR) if _is_model_dir(QUICKSTART_DIR) else DEMO_MODEL
-    b = os.environ.get(ENV_MODEL_B, "").strip()
-    if not b:
-        b = str(QUICKSTART_INIT) if _is_model_dir(QUICKSTART_INIT) and a != str(QUICKSTART_INIT) else a
-    return a, b
-
-
-def build_default_demo_encoder() -> Path:
-    """The untrained demo encoder on the bundled texts, built once into the cache directory (atomically)."""
-    from hf_hybrid.modeling import build_tiny_encoder
-
-    pool = bundled_pool()
-    texts = list(pool.cand_texts) + list(pool.query_texts)
-    key = hashlib.sha256("\0".join(texts).encode()).hexdigest()[:12]
-    target = cache_dir() / f"demo-encoder-{key}"
-    if not _is_model_dir(target):
-        build_tiny_encoder(target, texts, seed=0)  # an atomic save: a racing process sees all or nothing
-    return target
-
-
-@dataclass
-class LoadedModel:
-    name: str
-    label: str
-    model: Any
-    fingerprint: str
-    root: Path | None = None
-
-    @property
-    def untrained(self) -> bool:
-        return self.name == DEMO_MODEL
-
-
-def _dir_fingerprint(root: Path) -> str:
-    """Changes when the weights or settings in ``root`` change, so a retrained checkpoint gets a new index."""
-    h = hashlib.sha256(str(root.resolve()).encode())
-    for f in sorted(root.rglob("*")):
-        if f.is_file() and f.suffix in {".safetensors", ".bin", ".json"}:
-            st = f.stat()
-            h.update(f"{f.relative_to(root)}:{st.st_size}:{st.st_mtime_ns}".encode())
-    return h.hexdigest()[:16]
-
-
-def load_model(name: str) -> LoadedModel:
-    """Load a choice: ``demo``, a local checkpoint directory or a Hub id, with a user-facing error."""
-    name = (name or "").strip()
-    if not name:
-        raise DemoInputError("Please choose a model (a local checkpoint directory or a Hugging Face Hub id).")
-    try:
-        from hf_hybrid.checkpoint import resolve_model_dir
-        from hf_hybrid.modeling import DualEncoder
-    except ImportError as err:  # pragma: no cover - packaging problem
-        raise DemoInputError(f"hf_hybrid is not installed correctly ({err}); `pip install hf-hybrid`.") from None
-    try:
-        path = build_default_demo_encoder() if name == DEMO_MODEL else name
-        model = DualEncoder.from_pretrained(path)
-        root = resolve_model_dir(path)
-    except Exception as err:  # any loader failure becomes a message; the log keeps the details
-        logger.warning("could not load model %r", name, exc_info=True)
-        msg = str(err).strip() or type(err).__name__
-        if len(msg) > 600:
-            msg = msg[:600] + "..."
-        raise DemoInputError(
-            f"Could not load the model {name!r}: {msg}\n\nUse a local checkpoint directory, a Hub id (needs the "
-            f"Hub to be reachable), or the default '{DEMO_MODEL}'."
-        ) from None
-    model.eval()
-    return LoadedModel(name, model_label(name), model, _dir_fingerprint(Path(root)), Path(root))
-
-
-# --------------------------------------------------------------------------------------------------
-# index + search
-# --------------------------------------------------------------------------------------------------
+__all__ = [
+    # demo_config
+    "ENV_CACHE", "ENV_CORPUS", "ENV_MODEL", "ENV_MODEL_B", "MAX_PASSAGES", "MAX_PASSAGE_CHARS", "MAX_QUERY_CHARS",
+    "MAX_TOP_K", "MAX_UPLOAD_BYTES", "DemoInputError", "cache_dir",
+    # demo_corpus
+    "UNKNOWN_LANG", "Corpus", "bundled_corpus", "bundled_pool", "clip_query", "default_corpus", "parse_corpus",
+    "read_corpus_file",
+    # demo_models
+    "DEMO_LABEL", "DEMO_MODEL", "QUICKSTART_DIR", "QUICKSTART_INIT", "LoadedModel", "build_default_demo_encoder",
+    "default_models", "load_model", "model_choices", "model_label",
+    # demo_held_out
+    "held_out_articles",
+    # this module
+    "DemoEngine", "EvalOutput", "SearchResult", "language_counts",
+]
 
 
 @dataclass
@@ -400,6 +77,29 @@ class SearchResult:
         present = sum(1 for c in self.language_counts.values() if c)
         return (f"top-{k} holds {present} of {len(self.language_counts)} corpus languages "
                 f"(most frequent: {max(self.language_counts, key=self.language_counts.get)})" if k else "no results")
+
+
+@dataclass
+class EvalOutput:
+    """What the Evaluate tab shows: the metrics as markdown, the heatmap, and the result behind them."""
+
+    markdown: str  # headline metrics
+    tables_markdown: str  # language-pair mAP matrix and top-k language shares ("" for one language)
+    heatmap_path: Path
+    result: Any  # hf_hybrid.evaluation.RetrievalResult
+    model: LoadedModel
+    articles: list[str] | None = None  # the held-out articles used, None = all
+
+
+_TMP: Path | None = None
+
+
+def _tmp_dir() -> Path:
+    """A folder of this process in the system temp dir: gradio serves output files from there."""
+    global _TMP
+    if _TMP is None or not _TMP.is_dir():
+        _TMP = Path(tempfile.mkdtemp(prefix="hf_hybrid_demo_"))
+    return _TMP
 
 
 def language_counts(langs: Sequence[str], corpus_langs: Sequence[str]) -> dict[str, int]:
@@ -545,49 +245,3 @@ class DemoEngine:
         _, sep, tables = result.to_markdown(precision=2).partition("\n### ")
         return EvalOutput(scope_md + "\n\n" + headline, "### " + tables if sep else "", heatmap, result, model,
                           sorted(held_out) if held_out else None)
-
-
-def held_out_articles(model_dir: Path | None) -> list[str] | None:
-    """Articles of the bundled sample that the training run of ``model_dir`` held out, or None.
-
-    Read from the training record ``hf_hybrid_training.json`` (its ``data`` section, written by
-    ``train.py``): only when it trained on the bundled sample with an article split and no separate eval set.
-    The demo never imports training code: the record says which articles were held out.
-    """
-    if model_dir is None:
-        return None
-    from hf_hybrid.checkpoint import TRAINING_RECORD_NAME, read_json
-    from hf_hybrid.data import BUNDLED, resolve_data_source
-
-    path = Path(model_dir) / TRAINING_RECORD_NAME
-    if not path.is_file():
-        return None
-    try:
-        data = read_json(path, what="training record").get("data") or {}
-    except Exception:  # noqa: BLE001 - a damaged or foreign record: fall back to all articles
-        logger.warning("could not read the held-out articles from %s", path, exc_info=True)
-        return None
-    source = data.get("train_data")
-    if not isinstance(source, str) or resolve_data_source(source) != resolve_data_source(BUNDLED) or data.get("eval_data"):
-        return None
-    return list(data.get("held_out_articles") or []) or None
-
-
-_TMP: Path | None = None
-
-
-def _tmp_dir() -> Path:
-    global _TMP
-    if _TMP is None or not _TMP.is_dir():
-        _TMP = Path(tempfile.mkdtemp(prefix="hf_hybrid_demo_"))
-    return _TMP
-
-
-@dataclass
-class EvalOutput:
-    markdown: str  # headline metrics
-    tables_markdown: str  # language-pair mAP matrix and top-k language shares ("" for one language)
-    heatmap_path: Path
-    result: Any  # hf_hybrid.evaluation.RetrievalResult
-    model: LoadedModel
-    articles: list[str] | None = None  # the held-out articles used, None = all

@@ -24,5 +24,7 @@ def test_batch_kind_of():
     assert batch_kind_of(["en", "en"], ["en", "en"]) is BatchKind.MONO
     assert batch_kind_of(["en", "de"], ["en", "de"]) is BatchKind.X_X
     assert batch_kind_of(["en", "de"], ["en", "zh"]) is BatchKind.CROSS
+    # one cross-lingual pair makes the batch cross, even when the passages share one language
+    assert batch_kind_of(["en", "de"], ["de", "de"]) is BatchKind.CROSS
     assert batch_kind_of([], []) is BatchKind.MONO
     assert batch_kind_of([None], [None]) == "mono"

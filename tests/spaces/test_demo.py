@@ -198,6 +198,43 @@ def test_evaluate_held_out_articles_of_the_training_run(tmp_path):
     assert backend.held_out_articles(tmp_path) is None  # no record at all
 
 
+def test_evaluate_held_out_articles_of_an_old_flat_training_record(tmp_path):
+    """A record written before format 2 is flat, with ``data_args`` and no held-out list: the demo recomputes
+    the split (with hf_hybrid.data only) and gets the articles the training pipeline held out."""
+    from hf_hybrid.data import bundled_sample_path, load_lareqa, split_by_article
+    from hf_hybrid.training import DataArguments
+    from hf_hybrid.training.pipeline import prepare_data
+
+    _, backend = load_demo_modules()
+    model_dir = make_tiny_encoder(tmp_path / "m", ["Warschau liegt an der Weichsel.", "华沙位于维斯瓦河畔。"])
+    record_path = model_dir / "hf_hybrid_training.json"
+    record = {"data_args": {"train_data": "bundled", "languages": None, "context": False, "test_articles": 2,
+                            "split_seed": 3, "eval_data": None, "eval_before_training": True}}
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    _, test = split_by_article(load_lareqa(bundled_sample_path()), test_size=2, seed=3)
+    expected = sorted(set(test["article"]))
+    assert len(expected) == 2
+    assert sorted(backend.held_out_articles(model_dir)) == expected
+    out = backend.DemoEngine(disk_cache=False).evaluate(str(model_dir), ["de", "zh"], "held-out")
+    assert out.articles == expected
+    assert f"the 2 held out by this model's training run ({', '.join(expected)})" in out.markdown
+    n_queries = sum(1 for a, l in zip(test["article"], test["lang"]) if l in ("de", "zh"))
+    assert out.result.metrics["num_queries"] == n_queries
+    # A fraction of the articles, a language subset, the old spelling of the bundled sample: the same
+    # articles as the training pipeline's own split.
+    record["data_args"].update(train_data="xquad-r-sample", test_articles=0.25, split_seed=5, languages=["de", "en", "zh"])
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    trained = prepare_data(DataArguments(train_data="bundled", test_articles=0.25, split_seed=5,
+                                         languages=["de", "en", "zh"]))
+    assert backend.held_out_articles(model_dir) == trained.held_out_articles and len(trained.held_out_articles) == 3
+    record["data_args"]["test_articles"] = 0  # no split
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    assert backend.held_out_articles(model_dir) is None
+    record["data_args"].update(test_articles=2, eval_data="/some/other/pool")  # evaluated elsewhere: no split to replay
+    record_path.write_text(json.dumps(record), encoding="utf-8")
+    assert backend.held_out_articles(model_dir) is None
+
+
 def test_read_corpus_file_rejects_binary(tmp_path):
     _, backend = load_demo_modules()
     path = tmp_path / "model.bin"
@@ -208,11 +245,13 @@ def test_read_corpus_file_rejects_binary(tmp_path):
 
 def test_default_models_precedence(tmp_path, monkeypatch):
     _, backend = load_demo_modules()
+    import demo_models  # where default_models() and model_choices() read the quickstart paths
+
     for var in ("HF_HYBRID_DEMO_MODEL", "HF_HYBRID_DEMO_MODEL_B"):
         monkeypatch.delenv(var, raising=False)
     quick = tmp_path / "outputs" / "quickstart"
-    monkeypatch.setattr(backend, "QUICKSTART_DIR", quick)
-    monkeypatch.setattr(backend, "QUICKSTART_INIT", quick / "tiny-encoder-init")
+    monkeypatch.setattr(demo_models, "QUICKSTART_DIR", quick)
+    monkeypatch.setattr(demo_models, "QUICKSTART_INIT", quick / "tiny-encoder-init")
     assert backend.default_models() == ("demo", "demo")
     assert backend.model_choices() == [(backend.DEMO_LABEL, "demo")]
     (quick / "tiny-encoder-init").mkdir(parents=True)
