@@ -9,8 +9,11 @@ parsed dataclasses go, whole, to :func:`hf_hybrid.training.pipeline.run`.
 from __future__ import annotations
 
 import difflib
+import enum
 import json
 import sys
+import types
+import typing
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -52,11 +55,73 @@ def read_config(path: Path) -> dict[str, Any]:
         raise SystemExit(f"error: {path}: expected a mapping of argument names to values")
     known = {f.name for cls in ARGUMENT_CLASSES for f in fields(cls) if f.init}
     unknown = sorted(set(data) - known)
+    if not unknown:
+        check_types(data, path)
     if unknown:
         hints = [_unknown(key, known) for key in unknown]
         raise SystemExit(f"error: {path}: unknown key(s) {', '.join(hints)}. "
                          "Run `python train.py --help` for the accepted arguments.")
     return data
+
+
+#: Values a config file may give where the field's own type is narrower (documented in the field's help).
+MAPPING_FIELDS = {"language_weights"}
+
+
+def _field_types() -> dict[str, Any]:
+    hints: dict[str, Any] = {}
+    for cls in ARGUMENT_CLASSES:
+        hints.update(typing.get_type_hints(cls))
+    return hints
+
+
+def _accepts(tp: Any, value: Any) -> bool | None:
+    """Whether ``value`` fits type ``tp`` (None: a type this check does not know, so it is left to the parser)."""
+    origin = typing.get_origin(tp)
+    if origin in (typing.Union, types.UnionType):
+        verdicts = [_accepts(arg, value) for arg in typing.get_args(tp)]
+        return True if any(v for v in verdicts) else (None if None in verdicts else False)
+    if tp is type(None):
+        return value is None
+    if tp is bool:
+        return isinstance(value, bool)
+    if tp is int:
+        return (isinstance(value, int) and not isinstance(value, bool)) or (isinstance(value, float) and value.is_integer())
+    if tp is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if tp is str:
+        return isinstance(value, str)
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return isinstance(value, str) and value in {m.value for m in tp}
+    if origin is list:
+        (item,) = typing.get_args(tp) or (Any,)
+        return isinstance(value, list) and all(_accepts(item, v) is not False for v in value)
+    if origin is dict or tp is dict:
+        return isinstance(value, dict)
+    return None
+
+
+def _type_name(tp: Any) -> str:
+    names = {bool: "true or false", int: "an integer", float: "a number", str: "a string", type(None): "null"}
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp))
+    if typing.get_origin(tp) is list:
+        return "a list"
+    if isinstance(tp, type) and issubclass(tp, enum.Enum):
+        return "one of " + ", ".join(repr(m.value) for m in tp)
+    return names.get(tp, getattr(tp, "__name__", str(tp)))
+
+
+def check_types(config: dict[str, Any], path: Path) -> None:
+    """A value of the wrong type in a config file is reported with the file and the key, not argparse's usage."""
+    hints = _field_types()
+    for key, value in config.items():
+        if key in MAPPING_FIELDS and isinstance(value, dict):
+            continue
+        tp = hints.get(key)
+        if tp is not None and _accepts(tp, value) is False:
+            raise SystemExit(f"error: {path}: key '{key}': expected {_type_name(tp)}, got {value!r} "
+                             f"({type(value).__name__}).")
 
 
 def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArguments, HybridTrainingArguments]:
@@ -85,10 +150,27 @@ def parse_args(argv: list[str] | None = None) -> tuple[ModelArguments, DataArgum
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
-    """Parse the arguments and run the pipeline; returns its before/after metrics and output paths."""
-    from ..training.pipeline import run
+    """Parse the arguments and run the pipeline; returns its before/after metrics and output paths.
 
-    return run(*parse_args(argv))
+    A mistake in the data, the settings or a checkpoint ends the run with one ``error: ...`` line (file,
+    line, field and what to do, as the raising code words it) and exit status 2; ``--debug`` shows the
+    traceback instead.
+    """
+    from ..checkpoint import ModelLoadError, NotACheckpointError
+    from ..data import DataError
+    from ..training.pipeline import run
+    from ..training.resume import ResumeError
+
+    argv = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in argv
+    argv = [a for a in argv if a != "--debug"]
+    try:
+        return run(*parse_args(argv))
+    except (DataError, ModelLoadError, NotACheckpointError, ResumeError, ValueError) as exc:
+        if debug:
+            raise
+        print(f"error: {exc}\n(run with --debug to see where it came from)", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -102,8 +102,17 @@ class HybridTrainingArguments(TrainingArguments):
         "help": "tau of language_weights=temperature (default 1 there): p(language) ~ n ** (1 / tau); not the "
                 "loss temperature."})
 
+    overwrite_output_dir: bool = field(default=False, metadata={
+        "help": "Start over in an output_dir that holds an earlier run (its checkpoints are deleted). Without it, "
+                "such a folder is refused, so that two runs are never mixed."})
+    resume_with_different_batches: bool = field(default=False, metadata={
+        "help": "Allow resuming with another batch size, number of processes, seed or strategy than the "
+                "checkpoint (the rest of the epoch then draws other batches than the interrupted run)."})
+
     def __post_init__(self) -> None:
         check_sampling_arguments(self)
+        if self.max_steps == 0 or self.max_steps < -1:
+            raise ValueError(f"max_steps={self.max_steps} must be > 0 (or -1: train num_train_epochs epochs).")
         super().__post_init__()
 
 

@@ -21,7 +21,9 @@ from ..data import (RetrievalPool, is_lareqa_source, load_lareqa_pool, load_para
 from ..modeling import DualEncoder, InfoNCELoss, apply_lora, build_tiny_encoder, merge_and_export
 from .arguments import TINY_MODEL, DataArguments, HybridTrainingArguments, ModelArguments
 from .record import DataRecord
-from .trainer import DualEncoderTrainer
+from .resume import (CheckpointState, check_fresh_output_dir, check_same_batches, inspect_training_checkpoint,
+                     is_finished)
+from .trainer import DualEncoderTrainer, sampler_from_arguments
 
 logger = logging.getLogger("hf_hybrid")
 
@@ -117,13 +119,38 @@ def format_table(before: dict[str, float] | None, after: dict[str, float]) -> st
     return "\n".join(lines)
 
 
+def check_start(training_args: HybridTrainingArguments) -> CheckpointState | None:
+    """Before anything is loaded: a fresh output_dir (or --overwrite_output_dir), or a sound checkpoint."""
+    if training_args.resume_from_checkpoint:
+        return inspect_training_checkpoint(training_args.resume_from_checkpoint)
+    if training_args.process_index == 0 or not training_args.overwrite_output_dir:
+        check_fresh_output_dir(training_args.output_dir, training_args.overwrite_output_dir)
+    return None
+
+
 def run(model_args: ModelArguments, data_args: DataArguments, training_args: HybridTrainingArguments) -> dict[str, Any]:
-    """Train and evaluate; returns the before/after metrics and where the model went."""
+    """Train and evaluate; returns the before/after metrics and where the model went.
+
+    Everything that can be checked without a model is checked first (output folder, checkpoint, data,
+    sampler settings against the data), so a mistake costs seconds, not a model load.
+    """
     logging.basicConfig(format="%(asctime)s %(levelname)s %(name)s: %(message)s", level=logging.INFO)
     transformers.utils.logging.set_verbosity_warning()
     set_seed(training_args.seed)
 
+    output_dir = training_args.output_dir
+    results: dict[str, Any] = {"before": None, "after": {}, "output_dir": os.path.abspath(output_dir)}
+    checkpoint = check_start(training_args)
+    if checkpoint is not None and is_finished(checkpoint, training_args):
+        if training_args.process_index == 0:
+            print(f"nothing to do: {checkpoint.path} is at step {checkpoint.global_step} (epoch "
+                  f"{checkpoint.epoch:g}), the end this run asks for; raise --max_steps / --num_train_epochs to "
+                  "train further.")
+        return {**results, "finished": True}
     data = prepare_data(data_args)
+    sampler = sampler_from_arguments(data.train, training_args, training_args.world_size, training_args.process_index)
+    if checkpoint is not None:
+        check_same_batches(checkpoint.sampler, sampler.state_dict(), training_args.resume_with_different_batches)
     if training_args.process_index == 0:
         print(f"training data: {summarize(data.train)}".replace("\n", "\n  "))
         if data.pool is not None:
@@ -139,12 +166,12 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
         before = trainer.evaluate(metric_key_prefix="before")
     trainer.train(resume_from_checkpoint=training_args.resume_from_checkpoint)
     after = trainer.evaluate(metric_key_prefix="after") if data.pool is not None else {}
-    output_dir = training_args.output_dir
     trainer.save_model(output_dir)
-    results: dict[str, Any] = {"before": before, "after": after, "output_dir": os.path.abspath(output_dir)}
+    results.update(before=before, after=after)
     if not trainer.is_world_process_zero():
         return results
-    atomic_write_json(os.path.join(output_dir, "eval_results.json"), results)
+    # metrics only: the file travels with the model, so it carries no local paths
+    atomic_write_json(os.path.join(output_dir, "eval_results.json"), {"before": before, "after": after})
     try:  # the card (with the final evaluation, if any); a card must never cost a finished training run
         trainer.create_model_card()
     except Exception as exc:  # noqa: BLE001

@@ -19,6 +19,7 @@ changes, and why:
 
 from __future__ import annotations
 
+import copy
 import json
 import logging
 import math
@@ -41,8 +42,41 @@ from ..sampling import BatchKind, HybridBatchSampler, PairDataset, batch_kind_of
 from .arguments import HybridTrainingArguments
 from .collator import PairCollator
 from .record import DataRecord, TrainingRecord, training_section
+from .resume import check_same_batches
 
 logger = logging.getLogger(__name__)
+
+
+def sampler_from_arguments(train_dataset: Any, args: HybridTrainingArguments, num_replicas: int,
+                           rank: int) -> HybridBatchSampler:
+    """The :class:`HybridBatchSampler` of ``args``' typed sampling fields, for ``num_replicas`` processes.
+
+    Also what the pipeline builds before loading a model, so that a batch size the data cannot fill fails
+    at once (``docs/design.md`` section 2).
+    """
+    total_steps = num_epochs = None
+    if args.alpha_schedule != "constant":
+        # The sampler counts micro-batches; the Trainer counts optimizer steps.
+        if args.max_steps > 0:
+            total_steps = args.max_steps * args.gradient_accumulation_steps
+        else:
+            num_epochs = math.ceil(args.num_train_epochs)
+    return HybridBatchSampler(
+        train_dataset,
+        batch_size=args.per_device_train_batch_size,
+        strategy=args.strategy,
+        alpha=args.alpha,
+        alpha_schedule=args.alpha_schedule,
+        alpha_end=args.alpha_end,
+        total_steps=total_steps,
+        num_epochs=num_epochs,
+        language_weights=args.language_weights,
+        language_temperature=args.language_temperature,
+        seed=args.seed,
+        drop_last=True,
+        num_replicas=num_replicas,
+        rank=rank,
+    )
 
 
 class DualEncoderTrainer(Trainer):
@@ -102,30 +136,8 @@ class DualEncoderTrainer(Trainer):
         """The sampler of this run, from the typed sampling arguments; built once so that its position can
         be saved with checkpoints."""
         if self._sampler is None:
-            args: HybridTrainingArguments = self.args
-            total_steps = num_epochs = None
-            if args.alpha_schedule != "constant":
-                # The sampler counts micro-batches; the Trainer counts optimizer steps.
-                if args.max_steps > 0:
-                    total_steps = args.max_steps * args.gradient_accumulation_steps
-                else:
-                    num_epochs = math.ceil(args.num_train_epochs)
-            self._sampler = HybridBatchSampler(
-                self.train_dataset,
-                batch_size=args.per_device_train_batch_size,
-                strategy=args.strategy,
-                alpha=args.alpha,
-                alpha_schedule=args.alpha_schedule,
-                alpha_end=args.alpha_end,
-                total_steps=total_steps,
-                num_epochs=num_epochs,
-                language_weights=args.language_weights,
-                language_temperature=args.language_temperature,
-                seed=args.seed,
-                drop_last=True,
-                num_replicas=self.accelerator.num_processes,
-                rank=self.accelerator.process_index,
-            )
+            self._sampler = sampler_from_arguments(self.train_dataset, self.args, self.accelerator.num_processes,
+                                                   self.accelerator.process_index)
         return self._sampler
 
     def get_train_dataloader(self) -> DataLoader:
@@ -275,7 +287,10 @@ class DualEncoderTrainer(Trainer):
         record = json.dumps(self.training_record().to_dict(), indent=2, default=str)
         # The record travels inside the model's atomic write, so weights never land without it.
         model.save_pretrained(output_dir, state_dict=state_dict, extra_files={TRAINING_RECORD_NAME: record})
-        torch.save(self.args, os.path.join(output_dir, "training_args.bin"))
+        # What the Trainer saves for reproducibility, minus the Hub token: the file may be shared.
+        args = copy.copy(self.args)
+        args.hub_token = None
+        torch.save(args, os.path.join(output_dir, "training_args.bin"))
 
     def _load_from_checkpoint(self, resume_from_checkpoint: str, model=None) -> None:
         """Restore weights from our checkpoint layout (the Trainer's default expects a PreTrainedModel)."""
@@ -285,13 +300,11 @@ class DualEncoderTrainer(Trainer):
         if os.path.isfile(state_file):
             saved = read_json(state_file, what="training checkpoint")
             self.batch_kinds = Counter(saved.get("batch_kinds", {}))
-            # The Trainer replays the epoch's first batches through accelerate's skip_first_batches;
-            # the sampler is deterministic per (seed, epoch), so the remaining batches are the same
-            # ones an uninterrupted run would have seen. Check that the seed did not change.
-            seed = saved.get("seed")
-            if seed is not None and seed != self.args.seed:
-                logger.warning("Resuming with sampler seed %s, but the checkpoint used %s: batches will differ.",
-                               self.args.seed, seed)
+            # The Trainer replays the epoch's first batches through accelerate's skip_first_batches; the
+            # sampler is deterministic per (seed, epoch), so the remaining batches are the ones an
+            # uninterrupted run would have seen, as long as the batch layout is the same.
+            if self.train_dataset is not None:
+                check_same_batches(saved, self.build_sampler().state_dict(), self.args.resume_with_different_batches)
 
     def _load_best_model(self) -> None:
         best = self.state.best_model_checkpoint

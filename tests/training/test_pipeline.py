@@ -29,9 +29,10 @@ def test_full_pipeline_prints_table_and_saves_checkpoint(tmp_path, capsys):
     # a rerun reuses the tiny encoder built for the same settings, a change of settings rebuilds it
     stamp = out / "tiny-encoder-init" / "tiny_settings.json"
     first = stamp.stat().st_mtime_ns
-    main(TINY + ["--output_dir", str(out), "--eval_before_training", "false"])
+    main(TINY + ["--output_dir", str(out), "--eval_before_training", "false", "--overwrite_output_dir"])
     assert stamp.stat().st_mtime_ns == first
-    main(TINY + ["--output_dir", str(out), "--tiny_vocab_size", "700", "--eval_before_training", "false"])
+    main(TINY + ["--output_dir", str(out), "--tiny_vocab_size", "700", "--eval_before_training", "false",
+                 "--overwrite_output_dir"])
     assert json.loads(stamp.read_text())["vocab_size"] == 700
 
 
