@@ -6,15 +6,15 @@ Hybrid batch sampling needs to know, for every question, which languages it exis
 schema and the rules (splits by article, the answer sentence as positive) are in ``docs/design.md``,
 section 1. This package imports nothing else of ``hf_hybrid``.
 
-One concept per module: :mod:`.errors`, :mod:`.jsonl` (the one JSONL reader), :mod:`.schema`,
-:mod:`.lareqa`, :mod:`.tables`, :mod:`.beir`, :mod:`.pool`, :mod:`.sources` (the ``"bundled"`` alias),
-:mod:`.split`, :mod:`.summary`.
+One concept per module: :mod:`.errors`, :mod:`.jsonl` (the one JSONL reader), :mod:`.csvfile` (the one CSV
+reader), :mod:`.schema`, :mod:`.lareqa`, :mod:`.tables`, :mod:`.beir`, :mod:`.pool`, :mod:`.sources` (the
+``"bundled"`` alias), :mod:`.split`, :mod:`.summary`.
 """
 
 from __future__ import annotations
 
 from .beir import is_beir_dir, load_beir_pool
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .jsonl import iter_jsonl, read_jsonl
 from .lareqa import load_lareqa, load_lareqa_pool
 from .pool import RetrievalPool
@@ -38,6 +38,7 @@ __all__ = [
     "REQUIRED_COLUMNS",
     "DataError",
     "DataSummary",
+    "DataWarning",
     "RetrievalPool",
     "bundled_sample_path",
     "filter_languages",

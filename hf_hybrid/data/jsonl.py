@@ -3,6 +3,7 @@
 Table files of pairs (:func:`hf_hybrid.data.load_pairs`) and BEIR directories
 (:func:`hf_hybrid.data.load_beir_pool`) are both JSON Lines; reading them through one function keeps the
 error messages alike (``<file>: line <n>, column <c>: malformed JSON ...``) wherever the file came from.
+Bytes that are not UTF-8 are reported with their line, column and field, not as a bare ``UnicodeDecodeError``.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ import json
 import os
 from typing import Any, Iterator
 
-from .errors import DataError
+from .errors import DataError, non_utf8
 
 __all__ = ["iter_jsonl", "read_jsonl"]
 
@@ -20,12 +21,14 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for every non-blank line of ``path`` (lines count from 1).
 
     Raises:
-        DataError: a line is not valid JSON, or holds something other than a JSON object.
+        DataError: a line is not valid JSON or not UTF-8, or holds something other than a JSON object.
     """
-    with open(path, encoding="utf-8") as fh:
+    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue
+            if non_utf8(line) is not None:
+                _not_utf8(path, n, line)
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
@@ -34,6 +37,21 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
             if not isinstance(obj, dict):
                 raise DataError(f"{path}: line {n}: expected a JSON object, got {type(obj).__name__}.")
             yield n, obj
+
+
+def _not_utf8(path: str | os.PathLike, n: int, line: str) -> None:
+    """Raise the error for a line holding bytes that are not UTF-8, naming the field when the line parses."""
+    col, byte = non_utf8(line)
+    field = ""
+    try:
+        obj = json.loads(line)
+    except ValueError:
+        obj = None
+    if isinstance(obj, dict):
+        bad = [k for k, v in obj.items() if non_utf8(json.dumps(v, ensure_ascii=False)) or non_utf8(k)]
+        field = f", field '{bad[0]}'" if bad else ""
+    raise DataError(f"{path}: line {n}, column {col + 1}{field}: not UTF-8 text (byte 0x{byte:02x}). Re-encode "
+                    "the file as UTF-8 (e.g. iconv -f latin1 -t utf-8).")
 
 
 def read_jsonl(path: str | os.PathLike) -> list[dict[str, Any]]:

@@ -1,21 +1,30 @@
 """LAReQA directories (XQuAD-R, MLQA-R) as canonical pairs and as retrieval pools.
 
-A LAReQA directory holds one SQuAD-style ``<lang>.json`` per language, plus ``sentences`` and
-``sentence_breaks`` per paragraph. The positive of a question is its *answer sentence*: the sentence whose
-break range holds ``answer_start`` (``docs/design.md``, section 1). For training,
-:func:`load_lareqa` gives one canonical row per (question, language); for evaluation,
-:func:`load_lareqa_pool` makes *every* sentence of the selected articles, in every language, a candidate,
-as LAReQA ranks the whole corpus.
+A LAReQA directory holds one SQuAD-style ``<lang>.json`` per language (the language is the file name, a
+BCP-47-like code, lower-cased), plus ``sentences`` and ``sentence_breaks`` per paragraph. The positive of a
+question is its *answer sentence*: the sentence whose break range holds ``answer_start`` (``docs/design.md``,
+section 1). For training, :func:`load_lareqa` gives one canonical row per (question, language); for
+evaluation, :func:`load_lareqa_pool` makes *every* sentence of the selected articles, in every language, a
+candidate, as LAReQA ranks the whole corpus.
 
 Each group gets one ``article`` key (its English title, else its title in its first language): XQuAD-R
 titles are identical across languages, MLQA-R titles are translated, and one key per group keeps all
 translations of a question on the same side of a split.
+
+Other files in the directory: hidden files (``.DS_Store``, ``._en.json``), subdirectories and README /
+LICENSE files are ignored; a ``.json`` file whose name is not a language code but that holds SQuAD-style
+data (``{"data": [...]}``) is an error (rename it to ``<lang>.json``: it was probably meant as a
+language); any other file (``notes.txt``, ``train.json`` without SQuAD data, ``en.jsonl``) is skipped with
+one :class:`~hf_hybrid.data.errors.DataWarning` naming them all. A ``<lang>.json`` that is not SQuAD-style
+is an error naming the file and the layout expected.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,26 +32,61 @@ from typing import Any, Iterable, Mapping, Sequence
 
 import datasets
 
-from .errors import DataError
+from .errors import DataError, DataWarning
 from .pool import RetrievalPool
-from .schema import check_languages
+from .schema import check_languages, is_language_code, normalise_lang
 
 __all__ = ["load_lareqa", "load_lareqa_pool"]
 
 _LAYOUT_HINT = "LAReQA files use the SQuAD layout plus 'sentences' and 'sentence_breaks' per paragraph."
 
 
+_IGNORED = re.compile(r"^(\.|readme|licen[cs]e|copying|notice)", re.IGNORECASE)  # metadata and documentation
+
+
 def _lareqa_files(path: str | os.PathLike, languages: Sequence[str] | None) -> dict[str, Path]:
+    """Language -> file of a LAReQA directory (see the module docstring for the files that are not languages)."""
     root = Path(path)
     if not root.is_dir():
         raise DataError(f"{root}: not a directory. Pass a LAReQA directory holding one <lang>.json per language.")
-    files = {p.stem: p for p in sorted(root.glob("*.json"))}
+    files: dict[str, Path] = {}
+    skipped: list[str] = []
+    for p in sorted(root.iterdir()):
+        if _IGNORED.match(p.name) or p.is_dir():
+            continue
+        is_json = p.suffix.lower() == ".json"
+        if is_json and is_language_code(p.stem):
+            lang = normalise_lang(p.stem)
+            if lang in files:
+                raise DataError(f"{p}: {files[lang].name} and {p.name} are both language '{lang}' (codes are "
+                                "case-blind); keep one.")
+            files[lang] = p
+        elif is_json and _is_squad(p):
+            raise DataError(f"{p}: holds SQuAD-style data, but '{p.stem}' is not a language code. Rename it to "
+                            "<lang>.json (e.g. en.json, zh-hans.json), or move it out of the directory.")
+        else:
+            skipped.append(p.name)
     if not files:
-        raise DataError(f"{root}: no <lang>.json files found. A LAReQA directory holds e.g. en.json, de.json, ...")
+        also = f" (not language files: {', '.join(skipped)})" if skipped else ""
+        raise DataError(f"{root}: no <lang>.json files found{also}. A LAReQA directory holds e.g. en.json, "
+                        "de.json, ...")
+    if skipped:
+        warnings.warn(f"{root}: skipped {', '.join(skipped)}: not <lang>.json file(s). A LAReQA directory holds one "
+                      "SQuAD-style <lang>.json per language (en.json, de.json, ...); move other files out to "
+                      "silence this warning.", DataWarning, stacklevel=4)
     if languages is not None:
         check_languages(languages, files.keys(), str(root))
         files = {lang: files[lang] for lang in languages}
     return files
+
+
+def _is_squad(path: Path) -> bool:
+    """Whether a file holds a SQuAD-style document (a JSON object with a 'data' list); unreadable files do not."""
+    try:
+        doc = _read_json(path)
+    except DataError:
+        return False
+    return isinstance(doc, dict) and isinstance(doc.get("data"), list)
 
 
 def _read_json(path: Path) -> Any:
@@ -134,7 +178,12 @@ def _parse_lareqa(path: str | os.PathLike, languages: Sequence[str] | None, cont
     rows: list[dict[str, Any]] = []
     paragraphs: list[_Paragraph] = []
     for lang, file in _lareqa_files(path, languages).items():
-        articles = _field(_read_json(file), "data", str(file), list)
+        doc = _read_json(file)
+        if not (isinstance(doc, dict) and isinstance(doc.get("data"), list)):
+            raise DataError(f"{file}: not a LAReQA language file: expected a JSON object whose 'data' is a list of "
+                            "articles (the SQuAD layout). A LAReQA directory holds only <lang>.json files; fix "
+                            "this one, or move it out of the directory.")
+        articles = doc["data"]
         seen: set[str] = set()
         for a_i, article in enumerate(articles):
             where_a = f"{file}: data[{a_i}]"

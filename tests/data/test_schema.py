@@ -131,8 +131,6 @@ def test_jsonl_row_numbers_match_the_file(tmp_path, rows):
                      str(path), "jsonl", None)
 
 
-@pytest.mark.xfail(strict=True, reason="library bug: CSV positions are 'line i + 2', which is wrong once an earlier "
-                                       "record has a quoted field spanning several lines")
 def test_csv_line_numbers_with_a_multiline_field(tmp_path):
     path = tmp_path / "pairs.csv"
     path.write_text('group_id,lang,query,positive\ng1,en,Who?,"Line one\nline two"\ng2,en,,What.\n')
