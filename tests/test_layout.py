@@ -174,7 +174,8 @@ print(json.dumps(sorted(m for m in sys.modules if m.startswith("hf_hybrid"))))
 
 def test_demo_space_loads_no_training_code_at_run_time(tmp_path):
     """What the demo imports when it runs (lazy imports, importlib, the held-out split included)."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HYBRID_DEMO_CACHE": str(tmp_path / "cache")}
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_HYBRID_DEMO_CACHE": str(tmp_path / "cache"),
+           "HF_HYBRID_DEMO_MODELS": str(tmp_path / "model")}  # the Space owner's allow-list
     proc = subprocess.run([sys.executable, "-c", _DEMO_RUN, str(ROOT / "tests"), str(tmp_path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]

@@ -22,7 +22,7 @@ logger = logging.getLogger(__name__)
 
 TRAINER_STATE_NAME = "trainer_state.json"
 #: What a folder from an earlier run holds (besides the tiny encoder a ``tiny`` run starts from).
-RUN_OUTPUTS = ("checkpoint-*", ".staging-checkpoint-*", "eval_results.json", HF_HYBRID_CONFIG_NAME, "config.json",
+RUN_OUTPUTS = ("checkpoint-*", "eval_results.json", HF_HYBRID_CONFIG_NAME, "config.json",
                "adapter_config.json", "model.safetensors", "adapter_model.safetensors")
 #: Sampler settings that decide which batches come next; a resume must keep them.
 BATCH_LAYOUT_KEYS = ("batch_size", "num_replicas", "seed", "strategy")
@@ -46,6 +46,9 @@ def check_fresh_output_dir(output_dir: str | Path, overwrite: bool) -> None:
     With ``overwrite`` the earlier run's checkpoints are deleted (its final model is replaced by the new
     one when it is saved), so the new run can never resume from, or be mixed with, the old one.
     """
+    for leftover in Path(output_dir).glob(".staging-checkpoint-*"):  # a save a crash interrupted: never a checkpoint
+        logger.warning("deleting %s, left by an interrupted checkpoint save", leftover)
+        shutil.rmtree(leftover, ignore_errors=True)
     found = previous_run_outputs(output_dir)
     if not found:
         return
@@ -55,10 +58,9 @@ def check_fresh_output_dir(output_dir: str | Path, overwrite: bool) -> None:
             f"output_dir {output_dir} already holds a training run ({shown}). Resume it with "
             "--resume_from_checkpoint <output_dir>/checkpoint-N, start over with --overwrite_output_dir (deletes "
             "its checkpoints), or choose another --output_dir.")
-    for pattern in ("checkpoint-*", ".staging-checkpoint-*"):
-        for path in Path(output_dir).glob(pattern):
-            logger.warning("--overwrite_output_dir: deleting %s of the earlier run", path)
-            shutil.rmtree(path, ignore_errors=True)
+    for path in Path(output_dir).glob("checkpoint-*"):
+        logger.warning("--overwrite_output_dir: deleting %s of the earlier run", path)
+        shutil.rmtree(path, ignore_errors=True)
 
 
 @dataclass

@@ -6,8 +6,9 @@ Run locally from a checkout with ``python spaces/demo/app.py`` (no network neede
 * Compare: two models on the same query, side by side (e.g. before and after hybrid training);
 * Evaluate: LAReQA mAP of a model on the bundled XQuAD-R sample, with the language-pair heatmap.
 
-Models come from ``$HF_HYBRID_DEMO_MODEL`` / ``$HF_HYBRID_DEMO_MODEL_B`` or the dropdowns (a local
-checkpoint directory or a Hub id); the default works offline (see ``demo_models.default_models``).
+The dropdowns offer the models the Space owner listed (``$HF_HYBRID_DEMO_MODEL``, ``..._MODEL_B``,
+``..._MODELS``, the quickstart checkpoints present, the untrained demo encoder: ``demo_models.allowed_models``)
+and take no typed value; the default works offline (see ``demo_models.default_models``).
 All work other than layout lives in the ``demo_*.py`` modules beside this file, reached through
 ``demo_backend`` (which re-exports what the UI needs).
 """
@@ -110,7 +111,11 @@ def _status(result: backend.SearchResult) -> str:
 
 
 def make_handlers(engine: DemoEngine):
-    """The event functions, closed over one engine (tests build their own engine)."""
+    """The event functions, closed over one engine (tests build their own engine).
+
+    Each one shows a :class:`DemoInputError` as it is and any other error as :data:`UNEXPECTED`, which
+    repeats nothing of the error or of the input; the server log gets the error with its traceback.
+    """
 
     def search(query: str, model_name: str, k: float, pasted: str, upload: Any):
         try:
@@ -132,18 +137,18 @@ def make_handlers(engine: DemoEngine):
             return msg, empty_table(), empty_chart(), msg, empty_table(), empty_chart()
         except Exception:
             logger.exception("compare failed")
-            msg = _warn(UNEXPECTED.format(what="reading the corpus"))
+            msg = _warn(UNEXPECTED.format(what="preparing the search"))
             return msg, empty_table(), empty_chart(), msg, empty_table(), empty_chart()
         out: list[Any] = []
-        for name in (model_a, model_b):
+        for side, name in (("A", model_a), ("B", model_b)):
             try:
                 result = engine.search(query, name, corpus, int(k))
                 out += [_status(result), result.table(), result.chart()]
             except DemoInputError as err:
                 out += [_warn(str(err)), empty_table(), empty_chart()]
             except Exception:
-                logger.exception("compare failed for %r", name)
-                out += [_warn(UNEXPECTED.format(what=f"searching with {name!r}")), empty_table(), empty_chart()]
+                logger.exception("compare failed for model %s (%r)", side, name)
+                out += [_warn(UNEXPECTED.format(what=f"searching with model {side}")), empty_table(), empty_chart()]
         return tuple(out)
 
     def evaluate(model_name: str, languages: list[str] | None, articles: str):
@@ -163,6 +168,27 @@ def make_handlers(engine: DemoEngine):
     return search, compare, evaluate
 
 
+def model_dropdown(choices, value: str, label: str, **kwargs: Any) -> gr.Dropdown:
+    """A dropdown of the models the Space offers: ``allow_custom_value=False``, nothing can be typed.
+
+    A value that is no choice can still arrive through the API. gradio's own check would answer with an
+    error that repeats it; this dropdown hands it to the handler instead, whose backend refuses it with
+    the one message of ``demo_models.MODEL_NOT_OFFERED`` (the same for every refused value) before any
+    lookup. A replaced ``preprocess`` rather than a subclass: gradio writes a ``.pyi`` stub beside the
+    file of every component subclass.
+    """
+    dropdown = gr.Dropdown(choices, value=value, label=label, allow_custom_value=False, **kwargs)
+    checked = dropdown.preprocess
+
+    def preprocess(payload: Any) -> Any:
+        if payload is not None and payload not in [v for _, v in dropdown.choices]:
+            return payload  # refused by the backend (demo_models.check_offered)
+        return checked(payload)
+
+    dropdown.preprocess = preprocess
+    return dropdown
+
+
 def _chart(label: str) -> gr.BarPlot:
     return gr.BarPlot(value=empty_chart(), x="language", y="count", title=label, x_title="passage language",
                       y_title="passages in the top-k", y_lim=[0, None], height=300, label=label, show_label=False)
@@ -172,7 +198,7 @@ def _compare_column(choices, value, name: str):
     """One side of the Compare tab: model choice, status line, language chart and results table."""
     tag = name.lower()
     with gr.Column():
-        model = gr.Dropdown(choices, value=value, label=f"Model {name}", allow_custom_value=True)
+        model = model_dropdown(choices, value, f"Model {name}")
         status = gr.Markdown(elem_id=f"status-{tag}")
         chart = _chart(f"Model {name}: languages in the top-k")
         table = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label=f"Model {name} results",
@@ -185,11 +211,8 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
     """The Blocks app. Event names (``api_name``): ``search``, ``compare``, ``evaluate``."""
     engine = engine or DemoEngine()
     search, compare, evaluate = make_handlers(engine)
-    choices = backend.model_choices()
+    choices = backend.model_choices()  # the allow-list; the defaults are on it
     model_a, model_b = backend.default_models()
-    for value in (model_a, model_b):
-        if value not in [v for _, v in choices]:
-            choices.append((backend.model_label(value), value))
     corpus_env = os.environ.get(backend.ENV_CORPUS, "").strip()
     default_corpus_name = Path(corpus_env).name if corpus_env else "bundled XQuAD-R sample (11 languages)"
     languages = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
@@ -215,8 +238,7 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                                    elem_id="query")
                 search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
             with gr.Row():
-                model = gr.Dropdown(choices, value=model_a, label="Model (checkpoint directory or Hub id)",
-                                    allow_custom_value=True, scale=3)
+                model = model_dropdown(choices, model_a, "Model", scale=3)
                 k = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k", scale=1)
             gr.Examples(EXAMPLES, inputs=[query], label="Examples (the same question in several languages)")
             status = gr.Markdown(elem_id="status-search")
@@ -248,7 +270,7 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                         "of every language (multilingual pool mAP), and the mAP of each (query language, passage "
                         "language) pair. Fewer languages run faster.")
             with gr.Row():
-                emodel = gr.Dropdown(choices, value=model_a, label="Model", allow_custom_value=True, scale=3)
+                emodel = model_dropdown(choices, model_a, "Model", scale=3)
                 with gr.Column(scale=3):
                     elangs = gr.CheckboxGroup(languages, value=languages, label="Languages")
                     earticles = gr.Radio(
@@ -280,6 +302,8 @@ def warm_up(engine: DemoEngine) -> float:
         engine.index(engine.model(model_a), backend.default_corpus())
     except DemoInputError as err:  # the UI will say it again on the first search
         logger.warning("warm-up: %s", err)
+    except Exception:  # the first search will show the friendly message; the log has the traceback
+        logger.exception("warm-up failed")
     return time.perf_counter() - t0
 
 

@@ -2,8 +2,8 @@
 
 Everything the demo Space does that is not UI lives beside ``app.py``, one concept per module:
 ``demo_config`` (environment, limits, :class:`DemoInputError`), ``demo_corpus`` (corpora and queries),
-``demo_models`` (model choices and loading), ``demo_held_out`` (the held-out articles of a training run)
-and this one, :class:`DemoEngine`. ``app.py`` imports only this module, which re-exports the names the
+``demo_models`` (the models offered, and loading them), ``demo_held_out`` (the held-out articles of a
+training run) and this one, :class:`DemoEngine`. ``app.py`` imports only this module, which re-exports the names the
 UI and the tests use (``backend.parse_corpus``, ``backend.DEMO_LABEL``...). Those are copies of the
 names: to change one (a test's ``monkeypatch.setattr``), set it on the module that owns it.
 
@@ -27,24 +27,27 @@ from typing import Any
 
 import numpy as np
 
-from demo_config import (ENV_CACHE, ENV_CORPUS, ENV_MODEL, ENV_MODEL_B, MAX_PASSAGE_CHARS, MAX_PASSAGES,
-                         MAX_QUERY_CHARS, MAX_TOP_K, MAX_UPLOAD_BYTES, DemoInputError, cache_dir, logger)
+from demo_config import (ENV_CACHE, ENV_CORPUS, ENV_MODEL, ENV_MODEL_B, ENV_MODELS, MAX_PASSAGE_CHARS,
+                         MAX_PASSAGES, MAX_QUERY_CHARS, MAX_TOP_K, MAX_UPLOAD_BYTES, DemoInputError, cache_dir,
+                         logger)
 from demo_corpus import (UNKNOWN_LANG, Corpus, bundled_corpus, bundled_pool, clip_query, default_corpus,
                          parse_corpus, read_corpus_file)
 from demo_held_out import held_out_articles
-from demo_models import (DEMO_LABEL, DEMO_MODEL, QUICKSTART_DIR, QUICKSTART_INIT, LoadedModel,
-                         build_default_demo_encoder, default_models, load_model, model_choices, model_label)
+from demo_models import (DEMO_LABEL, DEMO_MODEL, MODEL_NOT_OFFERED, NO_MODEL, QUICKSTART_DIR, QUICKSTART_INIT,
+                         LoadedModel, allowed_models, build_default_demo_encoder, check_offered, default_models,
+                         load_model, model_choices, model_label)
 
 __all__ = [
     # demo_config
-    "ENV_CACHE", "ENV_CORPUS", "ENV_MODEL", "ENV_MODEL_B", "MAX_PASSAGES", "MAX_PASSAGE_CHARS", "MAX_QUERY_CHARS",
-    "MAX_TOP_K", "MAX_UPLOAD_BYTES", "DemoInputError", "cache_dir",
+    "ENV_CACHE", "ENV_CORPUS", "ENV_MODEL", "ENV_MODEL_B", "ENV_MODELS", "MAX_PASSAGES", "MAX_PASSAGE_CHARS",
+    "MAX_QUERY_CHARS", "MAX_TOP_K", "MAX_UPLOAD_BYTES", "DemoInputError", "cache_dir",
     # demo_corpus
     "UNKNOWN_LANG", "Corpus", "bundled_corpus", "bundled_pool", "clip_query", "default_corpus", "parse_corpus",
     "read_corpus_file",
     # demo_models
-    "DEMO_LABEL", "DEMO_MODEL", "QUICKSTART_DIR", "QUICKSTART_INIT", "LoadedModel", "build_default_demo_encoder",
-    "default_models", "load_model", "model_choices", "model_label",
+    "DEMO_LABEL", "DEMO_MODEL", "MODEL_NOT_OFFERED", "NO_MODEL", "QUICKSTART_DIR", "QUICKSTART_INIT", "LoadedModel",
+    "allowed_models", "build_default_demo_encoder", "check_offered", "default_models", "load_model",
+    "model_choices", "model_label",
     # demo_held_out
     "held_out_articles",
     # this module
@@ -125,7 +128,8 @@ class DemoEngine:
         self.batch_size = batch_size
 
     def model(self, name: str) -> LoadedModel:
-        name = (name or "").strip()
+        """A model of :func:`allowed_models`, loaded once; any other name is refused before anything else."""
+        name = check_offered(name)
         with self._lock:
             if name in self._models:
                 self._models.move_to_end(name)

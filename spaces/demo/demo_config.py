@@ -26,6 +26,7 @@ logger = logging.getLogger("hf_hybrid.demo")
 # Environment variables (documented in the Space README).
 ENV_MODEL = "HF_HYBRID_DEMO_MODEL"
 ENV_MODEL_B = "HF_HYBRID_DEMO_MODEL_B"
+ENV_MODELS = "HF_HYBRID_DEMO_MODELS"  # more models to offer, comma-separated
 ENV_CORPUS = "HF_HYBRID_DEMO_CORPUS"
 ENV_CACHE = "HF_HYBRID_DEMO_CACHE"
 
@@ -38,7 +39,7 @@ MAX_TOP_K = 100
 
 
 class DemoInputError(ValueError):
-    """Bad user input or an unusable model; the message is shown to the user unchanged."""
+    """Bad user input, a model the Space does not offer, or an unusable one; the message is shown as it is."""
 
 
 def cache_dir() -> Path:

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import threading
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -186,10 +187,36 @@ def default_corpus() -> Corpus:
     return bundled_corpus()
 
 
+# Characters that print nothing: controls (Cc), format characters such as zero-width spaces and joiners,
+# direction marks, the BOM, soft hyphen and tags (Cf), surrogates (Cs), and spaces/separators (Z*) ...
+_BLANK_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Zs", "Zl", "Zp"})
+# ... and the few letters, marks and symbols that render as blank: Hangul fillers, the braille blank, the
+# combining grapheme joiner, the Mongolian free variation selectors and the variation selectors.
+_BLANK_CHARS = frozenset("\u034f\u115f\u1160\u180b\u180c\u180d\u180f\u2800\u3164\uffa0")
+_VARIATION_SELECTORS = ((0xFE00, 0xFE0F), (0xE0100, 0xE01EF))
+
+
+def _prints_nothing(char: str) -> bool:
+    return (unicodedata.category(char) in _BLANK_CATEGORIES or char in _BLANK_CHARS
+            or any(lo <= ord(char) <= hi for lo, hi in _VARIATION_SELECTORS))
+
+
+def _strip_blank(text: str) -> str:
+    """``text`` without controls, format characters and spaces at either end (those inside it stay, and
+    so do marks that belong to the character before them, such as the variation selector of an emoji)."""
+    start, end = 0, len(text)
+    while start < end and unicodedata.category(text[start]) in _BLANK_CATEGORIES:
+        start += 1
+    while end > start and unicodedata.category(text[end - 1]) in _BLANK_CATEGORIES:
+        end -= 1
+    return text[start:end]
+
+
 def clip_query(query: str | None) -> tuple[str, list[str]]:
-    """The query, stripped and cut to :data:`MAX_QUERY_CHARS`; the notices say whether it was cut."""
-    q = (query or "").strip()
-    if not q:
+    """The query, without what prints nothing at its ends, cut to :data:`MAX_QUERY_CHARS`; the notices say
+    whether it was cut. A query that prints nothing (zero-width characters only...) is an empty query."""
+    q = _strip_blank(query or "")
+    if all(_prints_nothing(c) for c in q):
         raise DemoInputError("Please type a query (a question or a few words) before searching.")
     if len(q) > MAX_QUERY_CHARS:
         return q[:MAX_QUERY_CHARS], [f"The query had {len(q)} characters and was truncated to the first {MAX_QUERY_CHARS}."]

@@ -1,5 +1,12 @@
-"""The models the demo offers: the dropdown choices and their labels, the defaults of Search and Compare,
-loading a choice (with a user-facing error), and the untrained demo encoder that works offline.
+"""The models the demo offers: the allow-list set by the Space owner (the dropdown choices and their
+labels), the defaults of Search and Compare, loading a choice (with a user-facing error), and the untrained
+demo encoder that works offline.
+
+A public Space must not load whatever a visitor types: a path would let anyone probe the server's
+filesystem (a different message for a folder that exists), a Hub id would make the Space download
+anything. So the choices are the owner's (:func:`allowed_models`), the dropdowns take no typed value, and
+:func:`check_offered` refuses any other name before anything is looked up, always with
+:data:`MODEL_NOT_OFFERED`, which does not repeat the name.
 """
 
 from __future__ import annotations
@@ -10,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from demo_config import ENV_MODEL, ENV_MODEL_B, REPO_ROOT, DemoInputError, cache_dir, logger
+from demo_config import ENV_MODEL, ENV_MODEL_B, ENV_MODELS, REPO_ROOT, DemoInputError, cache_dir, logger
 from demo_corpus import bundled_pool
 from hf_hybrid.checkpoint.layout import ADAPTER_CONFIG_NAME, HF_HYBRID_CONFIG_NAME, MODEL_CONFIG_NAME
 
@@ -18,6 +25,9 @@ DEMO_MODEL = "demo"  # value of the "untrained demo encoder" choice
 DEMO_LABEL = "untrained demo encoder (random init): run the quickstart for a trained one"
 QUICKSTART_DIR = REPO_ROOT / "outputs" / "quickstart"
 QUICKSTART_INIT = QUICKSTART_DIR / "tiny-encoder-init"  # written by the quickstart before training
+MODEL_NOT_OFFERED = (f"This Space does not offer that model: choose one in the list. (The Space owner sets the "
+                     f"list with {ENV_MODEL}, {ENV_MODEL_B} and {ENV_MODELS}.)")
+NO_MODEL = "Please choose a model in the list."
 
 
 def _is_model_dir(path: Path) -> bool:
@@ -45,18 +55,35 @@ def model_label(name: str) -> str:
     return name
 
 
-def model_choices() -> list[tuple[str, str]]:
-    """Dropdown entries (label, value): env models, the quickstart checkpoints present, the demo encoder."""
-    values: list[str] = []
-    for env in (ENV_MODEL, ENV_MODEL_B):
-        v = os.environ.get(env, "").strip()
-        if v:
-            values.append(v)
-    for path in (QUICKSTART_DIR, QUICKSTART_INIT):
-        if _is_model_dir(path):
-            values.append(str(path))
+def allowed_models() -> list[str]:
+    """The models this Space offers, in dropdown order, as the Space owner configured them.
+
+    ``$HF_HYBRID_DEMO_MODEL``, ``$HF_HYBRID_DEMO_MODEL_B``, each entry of ``$HF_HYBRID_DEMO_MODELS``
+    (comma-separated), the quickstart checkpoints present, and the untrained demo encoder; each once.
+    """
+    values = [os.environ.get(env, "").strip() for env in (ENV_MODEL, ENV_MODEL_B)]
+    values += [v.strip() for v in os.environ.get(ENV_MODELS, "").split(",")]
+    values += [str(path) for path in (QUICKSTART_DIR, QUICKSTART_INIT) if _is_model_dir(path)]
     values.append(DEMO_MODEL)
-    return [(model_label(v), v) for v in dict.fromkeys(values)]  # first occurrence of each, in order
+    return list(dict.fromkeys(v for v in values if v))  # first occurrence of each, in order
+
+
+def model_choices() -> list[tuple[str, str]]:
+    """Dropdown entries (label, value): :func:`allowed_models` with their labels."""
+    return [(model_label(v), v) for v in allowed_models()]
+
+
+def check_offered(name: Any) -> str:
+    """``name`` when the Space offers it, else :data:`MODEL_NOT_OFFERED` (:data:`NO_MODEL` when empty).
+
+    The exact value of a choice, compared as a string: no path is resolved or looked up, so the answer
+    is the same for a folder that exists, one that does not, and a Hub id.
+    """
+    if name is None or (isinstance(name, str) and not name.strip()):
+        raise DemoInputError(NO_MODEL)
+    if not isinstance(name, str) or name.strip() not in allowed_models():
+        raise DemoInputError(MODEL_NOT_OFFERED)
+    return name.strip()
 
 
 def default_models() -> tuple[str, str]:
@@ -115,11 +142,10 @@ def _dir_fingerprint(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
-def load_model(name: str) -> LoadedModel:
-    """Load a choice: ``demo``, a local checkpoint directory or a Hub id, with a user-facing error."""
-    name = (name or "").strip()
-    if not name:
-        raise DemoInputError("Please choose a model (a local checkpoint directory or a Hugging Face Hub id).")
+def load_model(name: Any) -> LoadedModel:
+    """Load a choice of :func:`allowed_models` (``demo``, a local checkpoint directory or a Hub id), with a
+    user-facing error; any other name is refused by :func:`check_offered` before anything is looked up."""
+    name = check_offered(name)
     try:
         from hf_hybrid.checkpoint import resolve_model_dir
         from hf_hybrid.modeling import DualEncoder
@@ -135,8 +161,8 @@ def load_model(name: str) -> LoadedModel:
         if len(msg) > 600:
             msg = msg[:600] + "..."
         raise DemoInputError(
-            f"Could not load the model {name!r}: {msg}\n\nUse a local checkpoint directory, a Hub id (needs the "
-            f"Hub to be reachable), or the default '{DEMO_MODEL}'."
+            f"Could not load the model {name!r}: {msg}\n\nChoose another model in the list; the Space owner "
+            f"can fix this one (a Hub id needs the Hub to be reachable)."
         ) from None
     model.eval()
     return LoadedModel(name, model_label(name), model, _dir_fingerprint(Path(root)), Path(root))

@@ -51,9 +51,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+UNREACHABLE_MODEL = "no-such-org/no-such-model"  # on the allow-list, but the Hub is offline in the tests
+
+
 @contextlib.contextmanager
 def demo_environment(root: Path):
-    """Tiny models A and B, the small corpus and a private cache, set through the app's environment variables."""
+    """Tiny models A and B, the small corpus and a private cache, set through the app's environment variables.
+
+    The allow-list is models A and B, then :data:`UNREACHABLE_MODEL` (a Hub id the Space owner listed,
+    which cannot load offline), then the quickstart checkpoints if present, then the demo encoder.
+    """
     import huggingface_hub.constants as hub_constants
 
     rows = small_corpus_rows()
@@ -65,6 +72,7 @@ def demo_environment(root: Path):
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("HF_HYBRID_DEMO_MODEL", str(model_a))
         mp.setenv("HF_HYBRID_DEMO_MODEL_B", str(model_b))
+        mp.setenv("HF_HYBRID_DEMO_MODELS", UNREACHABLE_MODEL)
         mp.setenv("HF_HYBRID_DEMO_CORPUS", str(corpus))
         mp.setenv("HF_HYBRID_DEMO_CACHE", str(root / "cache"))
         mp.setenv("HF_HUB_OFFLINE", "1")

@@ -1,10 +1,11 @@
 """The demo Space (spaces/demo): input handling, cached search, and the launched app through gradio_client.
 
 The app runs on a free local port with two tiny random encoders and a 40-passage corpus in 5 languages
-(given through the same environment variables a user would set), so the whole file runs in seconds.
-Random encoders rank meaninglessly, so the assertions are about structure and exact invariants: ranks,
-sorted scores, languages that exist in the corpus, chart counts that match the table, an exact-text query
-ranking its passage first, and friendly messages (never a traceback) for bad input.
+(given through the same environment variables a user would set), so the whole file runs in seconds
+(the ``served`` and ``client`` fixtures are in conftest.py). Random encoders rank meaninglessly, so the
+assertions are about structure and exact invariants: ranks, sorted scores, languages that exist in the
+corpus, chart counts that match the table, an exact-text query ranking its passage first, and friendly
+messages (never a traceback) for bad input. What a hostile visitor may try is in test_demo_public.py.
 """
 
 from __future__ import annotations
@@ -14,23 +15,10 @@ import os
 
 import numpy as np
 import pytest
-from demo_support import (LANGS, PER_LANG, check_result_set, demo_environment, load_demo_modules,  # noqa: F401
-                          running_demo, small_corpus_rows)
+from demo_support import (LANGS, PER_LANG, UNREACHABLE_MODEL, check_result_set, demo_environment,  # noqa: F401
+                          load_demo_modules, small_corpus_rows)
 
 from tiny import make_tiny_encoder
-
-
-@pytest.fixture(scope="module")
-def served(tmp_path_factory):
-    with running_demo(tmp_path_factory.mktemp("demo")) as info:
-        yield info
-
-
-@pytest.fixture(scope="module")
-def client(served):
-    from gradio_client import Client
-
-    return Client(served["url"], verbose=False)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -119,14 +107,16 @@ def test_long_query_is_truncated_with_a_notice(client, served):
 
 
 def test_unreachable_model_gives_a_friendly_message(client, served):
-    status, table, _ = client.predict("Warsaw", "no-such-org/no-such-model", 5, "", None, api_name="/search")
+    """A model the Space owner listed that cannot load (a Hub id, offline here): the loader's reason."""
+    status, table, _ = client.predict("Warsaw", UNREACHABLE_MODEL, 5, "", None, api_name="/search")
     assert "Could not load the model 'no-such-org/no-such-model'" in status
     assert "Hub is unreachable" in status  # HF_HUB_OFFLINE=1 in this test
+    assert "Choose another model in the list" in status
     assert "Traceback" not in status and table["data"] == []
     # Compare still shows the side whose model loads.
-    out = client.predict("Warsaw", served["model_a"], "/no/such/dir", 3, "", None, api_name="/compare")
+    out = client.predict("Warsaw", served["model_a"], UNREACHABLE_MODEL, 3, "", None, api_name="/compare")
     assert len(out[1]["data"]) == 3
-    assert "Could not load the model '/no/such/dir'" in out[3] and out[4]["data"] == []
+    assert "Could not load the model 'no-such-org/no-such-model'" in out[3] and out[4]["data"] == []
 
 
 def test_evaluate_shows_map_table_and_heatmap(client, served):
@@ -170,7 +160,7 @@ def test_parse_corpus_formats_and_notices():
                                              [f"The query had 600 characters and was truncated to the first {backend.MAX_QUERY_CHARS}."])
 
 
-def test_evaluate_held_out_articles_of_the_training_run(tmp_path):
+def test_evaluate_held_out_articles_of_the_training_run(tmp_path, monkeypatch):
     """A model trained by train.py on the bundled sample is evaluated on the articles its run held out."""
 
     from hf_hybrid.data import bundled_sample_path, load_lareqa, split_by_article
@@ -179,6 +169,7 @@ def test_evaluate_held_out_articles_of_the_training_run(tmp_path):
 
     _, backend = load_demo_modules()
     model_dir = make_tiny_encoder(tmp_path / "m", ["Warschau liegt an der Weichsel.", "华沙位于维斯瓦河畔。"])
+    monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", str(model_dir))  # on the allow-list, as a Space owner does
     data_args = DataArguments(train_data="bundled", test_articles=2, split_seed=3)
     data = prepare_data(data_args)  # what train.py records, through the training code (the demo has none)
     record = {"data": DataRecord.from_dataset(data_args, data.train, data.held_out_articles).get_config_dict()}
@@ -198,7 +189,7 @@ def test_evaluate_held_out_articles_of_the_training_run(tmp_path):
     assert backend.held_out_articles(tmp_path) is None  # no record at all
 
 
-def test_evaluate_held_out_articles_of_an_old_flat_training_record(tmp_path):
+def test_evaluate_held_out_articles_of_an_old_flat_training_record(tmp_path, monkeypatch):
     """A record written before format 2 is flat, with ``data_args`` and no held-out list: the demo recomputes
     the split (with hf_hybrid.data only) and gets the articles the training pipeline held out."""
     from hf_hybrid.data import bundled_sample_path, load_lareqa, split_by_article
@@ -207,6 +198,7 @@ def test_evaluate_held_out_articles_of_an_old_flat_training_record(tmp_path):
 
     _, backend = load_demo_modules()
     model_dir = make_tiny_encoder(tmp_path / "m", ["Warschau liegt an der Weichsel.", "华沙位于维斯瓦河畔。"])
+    monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", str(model_dir))  # on the allow-list, as a Space owner does
     record_path = model_dir / "hf_hybrid_training.json"
     record = {"data_args": {"train_data": "bundled", "languages": None, "context": False, "test_articles": 2,
                             "split_seed": 3, "eval_data": None, "eval_before_training": True}}
@@ -247,7 +239,7 @@ def test_default_models_precedence(tmp_path, monkeypatch):
     _, backend = load_demo_modules()
     import demo_models  # where default_models() and model_choices() read the quickstart paths
 
-    for var in ("HF_HYBRID_DEMO_MODEL", "HF_HYBRID_DEMO_MODEL_B"):
+    for var in ("HF_HYBRID_DEMO_MODEL", "HF_HYBRID_DEMO_MODEL_B", "HF_HYBRID_DEMO_MODELS"):
         monkeypatch.delenv(var, raising=False)
     quick = tmp_path / "outputs" / "quickstart"
     monkeypatch.setattr(demo_models, "QUICKSTART_DIR", quick)
@@ -263,6 +255,10 @@ def test_default_models_precedence(tmp_path, monkeypatch):
     assert backend.default_models() == ("org/model", "/some/dir")
     assert [v for _, v in backend.model_choices()] == ["org/model", "/some/dir", str(quick),
                                                        str(quick / "tiny-encoder-init"), "demo"]
+    monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", "org/extra, /some/dir,,")  # more choices; each once
+    assert backend.default_models() == ("org/model", "/some/dir")
+    assert [v for _, v in backend.model_choices()] == ["org/model", "/some/dir", "org/extra", str(quick),
+                                                       str(quick / "tiny-encoder-init"), "demo"]
 
 
 def test_index_is_built_once_per_model_and_corpus(tmp_path, monkeypatch):
@@ -270,6 +266,7 @@ def test_index_is_built_once_per_model_and_corpus(tmp_path, monkeypatch):
     monkeypatch.setenv("HF_HYBRID_DEMO_CACHE", str(tmp_path / "cache"))
     texts = ["Der Rhein fließt durch Köln.", "The Thames flows through London.", "塞纳河流经巴黎。"]
     model_dir = make_tiny_encoder(tmp_path / "m", texts)
+    monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", str(model_dir))  # on the allow-list, as a Space owner does
     corpus = backend.Corpus(tuple(texts), ("de", "en", "zh"), "three")
     engine = backend.DemoEngine()
     model = engine.model(str(model_dir))

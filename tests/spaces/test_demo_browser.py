@@ -1,7 +1,8 @@
 """The demo Space in a real browser: headless Chromium (Debian's package) driven by Playwright for Python.
 
 Types a query, clicks Search, waits for the results table and the status line, and saves a screenshot of
-the Search tab under the test's tmp dir. Every request the page makes to a host other than the local
+the Search tab under the test's tmp dir; a path typed into the model dropdown does not stick (the Space
+offers its owner's models only). Every request the page makes to a host other than the local
 server is refused and recorded, and the test fails if there was one: an offline Space must not wait on
 remote fonts or scripts. Skips with a reason when Chromium or Playwright is missing (CI installs
 Chromium in .ci/run; never `playwright install`).
@@ -66,6 +67,16 @@ def test_search_tab_in_headless_chromium(tmp_path, tmp_path_factory):
 
                 shot = tmp_path / "search_tab.png"
                 page.screenshot(path=str(shot), full_page=True)
+
+                # The model dropdown offers the Space owner's list only: a typed path does not stick.
+                model = page.get_by_label("Model", exact=True)
+                assert model.input_value() == served["model_a"]
+                model.click()
+                model.fill("/etc")
+                model.press("Enter")
+                query.click()  # leaving the dropdown puts back the chosen model
+                page.wait_for_function("() => document.querySelector('input[aria-label=\"Model\"]').value !== '/etc'")
+                assert model.input_value() == served["model_a"]
 
                 # Compare: the same query, two models, two result sets with their own charts.
                 page.get_by_role("tab", name="Compare").click()
