@@ -7,7 +7,7 @@ mirror and answers 401 where the clients expect 404), so this module implements 
 endpoints those clients call, with the response shapes of huggingface_hub 2.x:
 
 - ``GET  /api/agent-harnesses``, ``GET /api/whoami-v2``
-- ``POST /api/repos/create`` (409 when it exists), ``POST /api/repos/delete``
+- ``POST /api/repos/create`` (409 when it exists), ``POST|DELETE /api/repos/delete``
 - ``POST /api/validate-yaml`` (README front matter must be a YAML mapping)
 - ``GET  /api/{type}s/{ns}/{name}[/revision/{rev}]`` (id, 40-hex sha, siblings, cardData)
 - ``POST /api/{type}s/{id}/preupload/{rev}`` (always ``uploadMode: regular``: contents travel inline,
@@ -317,7 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
                                              "accessToken": {"displayName": "test", "role": "write"}}})
         if parts == ["validate-yaml"] and method == "POST":
             return self._validate_yaml(body)
-        if parts[:1] == ["repos"] and method == "POST":
+        if parts[:1] == ["repos"] and method in ("POST", "DELETE"):
             payload = json.loads(body or b"{}")
             repo_type = payload.get("type") or "model"
             ns = payload.get("organization") or USER

@@ -1,6 +1,7 @@
 """On-disk embedding cache: re-evaluating a model with other metric settings costs no encoding.
 
-Entries are keyed by the model's *weights* (:func:`model_fingerprint`), the text role (query or passage), the encoding
+Entries are keyed by the model's *identity* (:func:`model_fingerprint`: weights, tokenizer content,
+architecture config), the text role (query or passage), the encoding
 settings that change an embedding besides the weights (:func:`encoding_settings`) and the text itself.
 Why weights and not the model path: a checkpoint directory is rewritten in place by every training run and
 a Hub id moves with new commits; a stale cache hit would silently report the old model's numbers.
@@ -23,7 +24,7 @@ from hf_hybrid.checkpoint.atomic import atomic_write_bytes
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["EmbeddingCache", "default_cache_dir", "encoding_settings", "model_fingerprint"]
+__all__ = ["EmbeddingCache", "default_cache_dir", "encoding_settings", "model_fingerprint", "tokenizer_fingerprint"]
 
 
 def default_cache_dir() -> Path:
@@ -32,21 +33,8 @@ def default_cache_dir() -> Path:
     return Path(root) / "embeddings"
 
 
-def model_fingerprint(model: Any) -> str:
-    """Identity of a model's weights for cache keys: sha256 over parameter names, dtypes, shapes and bytes.
-
-    Hashing ~0.5 GB of weights costs about a second, negligible next to encoding a pool.  Objects without
-    ``state_dict`` (tests' fake encoders) may expose a string attribute ``fingerprint``.
-    """
-    explicit = getattr(model, "fingerprint", None)
-    if isinstance(explicit, str) and explicit:
-        return hashlib.sha256(explicit.encode("utf-8")).hexdigest()
-    state_dict = getattr(model, "state_dict", None)
-    if not callable(state_dict):
-        raise TypeError(f"cannot fingerprint {type(model).__name__} for the embedding cache: it has no state_dict() "
-                        "and no 'fingerprint' string; pass cache_dir=None to encode without a cache.")
-    h = hashlib.sha256()
-    for name, tensor in sorted(state_dict().items()):
+def _weights_digest(h: Any, model: Any) -> None:
+    for name, tensor in sorted(model.state_dict().items()):
         t = tensor.detach().cpu().contiguous()
         h.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
         try:
@@ -55,15 +43,92 @@ def model_fingerprint(model: Any) -> str:
             import torch
 
             h.update(t.view(torch.int16).numpy().tobytes())
+
+
+# Keys of a transformers config that name a place or a version, not a computation: a model moved to
+# another folder (or re-saved by a newer transformers) keeps its cache entries.
+_CONFIG_NOISE = ("_name_or_path", "name_or_path", "transformers_version", "architectures")
+
+
+def _architecture_configs(model: Any) -> list[Any]:
+    """The transformers configs of the model's towers (PEFT wrappers removed), as JSON-ready dicts."""
+    towers = [getattr(model, attr, None) for attr in ("encoder", "passage_encoder")]
+    towers = [t for t in towers if t is not None] or [model]
+    out = []
+    for tower in towers:
+        get_base = getattr(tower, "get_base_model", None)
+        config = getattr(get_base() if callable(get_base) else tower, "config", None)
+        to_dict = getattr(config, "to_dict", None)
+        if callable(to_dict):
+            out.append({k: v for k, v in to_dict().items() if k not in _CONFIG_NOISE and not k.startswith("_")})
+    return out
+
+
+def tokenizer_fingerprint(tokenizer: Any) -> str:
+    """sha256 of what a tokenizer does to a text, not just its class and size.
+
+    A fast tokenizer contributes its whole ``tokenizers`` definition (vocabulary, merges, normaliser,
+    pre-tokeniser, post-processor, added tokens) minus the per-call truncation/padding state; a slow one its
+    vocabulary and constructor settings. Both add the special tokens, padding/truncation sides and the
+    model input names (e.g. whether ``token_type_ids`` are passed).
+    """
+    h = hashlib.sha256(f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}".encode())
+    backend = getattr(tokenizer, "backend_tokenizer", None)
+    to_str = getattr(backend, "to_str", None)
+    if callable(to_str):
+        definition = json.loads(to_str())
+        definition.pop("truncation", None)  # set by the last call's truncation=/max_length=, not by the tokenizer
+        definition.pop("padding", None)
+        h.update(json.dumps(definition, sort_keys=True, ensure_ascii=False).encode("utf-8"))
+    else:
+        vocab = tokenizer.get_vocab() if callable(getattr(tokenizer, "get_vocab", None)) else {}
+        h.update(json.dumps(sorted(vocab.items()), ensure_ascii=False).encode("utf-8"))
+        kwargs = {k: v for k, v in dict(getattr(tokenizer, "init_kwargs", {}) or {}).items()
+                  if not (k.endswith("_file") or k in ("name_or_path", "auto_map") or k.startswith("_"))}
+        h.update(json.dumps(kwargs, sort_keys=True, default=str).encode("utf-8"))
+    extra = {"special_tokens": getattr(tokenizer, "special_tokens_map", None),
+             "padding_side": getattr(tokenizer, "padding_side", None),
+             "truncation_side": getattr(tokenizer, "truncation_side", None),
+             "model_input_names": getattr(tokenizer, "model_input_names", None)}
+    h.update(json.dumps(extra, sort_keys=True, default=str).encode("utf-8"))
+    return h.hexdigest()
+
+
+def model_fingerprint(model: Any) -> str:
+    """Identity of what a model computes, for cache keys: sha256 over
+    its weights (parameter names, dtypes, shapes and bytes), the content of its ``tokenizer``
+    (:func:`tokenizer_fingerprint`, when it has one) and the transformers config of its towers (an edited
+    ``config.json`` with the same weights, e.g. another activation, is another model; paths and versions
+    are left out, so a moved folder keeps its entries). The retrieval settings (pooling, normalisation,
+    prompts, lengths, LoRA) are keyed per role by :func:`encoding_settings`.
+
+    Hashing ~0.5 GB of weights costs about a second, negligible next to encoding a pool.  Objects without
+    ``state_dict`` (tests' fake encoders) may expose a string attribute ``fingerprint``.
+    """
+    explicit = getattr(model, "fingerprint", None)
+    if isinstance(explicit, str) and explicit:
+        return hashlib.sha256(explicit.encode("utf-8")).hexdigest()
+    if not callable(getattr(model, "state_dict", None)):
+        raise TypeError(f"cannot fingerprint {type(model).__name__} for the embedding cache: it has no state_dict() "
+                        "and no 'fingerprint' string; pass cache_dir=None to encode without a cache.")
+    h = hashlib.sha256()
+    _weights_digest(h, model)
+    tokenizer = getattr(model, "tokenizer", None)
+    if tokenizer is not None:
+        h.update(b"|tokenizer|" + tokenizer_fingerprint(tokenizer).encode())
+    configs = _architecture_configs(model)
+    if configs:
+        h.update(b"|configs|" + json.dumps(configs, sort_keys=True, default=str).encode("utf-8"))
     return h.hexdigest()
 
 
 def encoding_settings(model: Any, role: str) -> tuple[str, str]:
     """(prompt, max_length) strings for the cache key: what changes a text's embedding besides the weights.
 
-    The prompt part also carries the model's other non-weight settings (its ``get_config_dict()``: pooling,
-    normalisation, ...; and the tokenizer size), so changing e.g. the pooling of the same checkpoint cannot
-    hit stale entries.  ``role`` is ``"query"`` or ``"passage"``.
+    The prompt part also carries the model's other non-weight settings (its whole ``get_config_dict()``:
+    pooling, normalisation, both prompts and lengths, shared towers, LoRA settings such as ``lora_alpha``),
+    so changing e.g. the pooling of the same checkpoint cannot hit stale entries. The tokenizer and the
+    architecture are part of :func:`model_fingerprint`. ``role`` is ``"query"`` or ``"passage"``.
     """
     get_config = getattr(model, "get_config_dict", None)
     config = get_config() if callable(get_config) else {}
@@ -71,9 +136,6 @@ def encoding_settings(model: Any, role: str) -> tuple[str, str]:
     max_length = (config.get(f"{role}_max_length") or getattr(model, f"{role}_max_length", None)
                   or getattr(model, "max_seq_length", None))
     extra = json.dumps(config, sort_keys=True, default=str)
-    tokenizer = getattr(model, "tokenizer", None)
-    if tokenizer is not None:
-        extra += f"|{type(tokenizer).__name__}:{len(tokenizer)}"
     return f"{prompt or ''}\x00{extra}", str(max_length or "")
 
 

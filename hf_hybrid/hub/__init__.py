@@ -18,6 +18,7 @@ from hf_hybrid.hub.errors import HubAuthError, HubError, HubUnreachableError
 from hf_hybrid.hub.publish import (
     DEFAULT_IGNORE,
     PushResult,
+    checkpoint_files,
     collect_files,
     commit_files,
     publish_demo,
@@ -33,6 +34,7 @@ __all__ = [
     "HubUnreachableError",
     "PushResult",
     "build_model_card",
+    "checkpoint_files",
     "collect_files",
     "commit_files",
     "publish_demo",

@@ -35,16 +35,26 @@ from hf_hybrid.checkpoint import (
     read_json,
     validate_repo_id,
 )
+from hf_hybrid.checkpoint.layout import (
+    ADAPTER_CONFIG_NAME,
+    ADAPTER_WEIGHT_FILES,
+    MODEL_CONFIG_NAME,
+    MODULES_NAME,
+    WEIGHT_FILES,
+    is_managed,
+)
+from hf_hybrid.checkpoint.st_format import read_modules
 from hf_hybrid.hub.card import read_record, render_card
-from hf_hybrid.hub.errors import endpoint_of, hub_errors
-from hf_hybrid.hub.secrets import refuse_secrets, tokens_in_use
+from hf_hybrid.hub.errors import HubError, endpoint_of, hub_errors
+from hf_hybrid.hub.secrets import refuse_secrets, strip_local_paths, tokens_in_use
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["DEFAULT_IGNORE", "RESUME_STATE_FILES", "PushResult", "collect_files", "commit_files", "push",
-           "publish_demo", "publish_metric"]
+__all__ = ["DEFAULT_IGNORE", "RESUME_STATE_FILES", "PushResult", "checkpoint_files", "collect_files", "commit_files",
+           "other_model_folders", "push", "publish_demo", "publish_metric"]
 
-#: What a training run needs to resume, but a published model does not.
+#: What a training run needs to resume, but a published model does not (published only on request:
+#: ``trainer_push(include_resume_state=True)``).
 RESUME_STATE_FILES = ["optimizer.pt", "scheduler.pt", "scaler.pt", "rng_state*.pth", "trainer_state.json",
                       SAMPLER_STATE_NAME]
 #: Files a published model does not need: the resume states, ``training_args.bin`` (a pickle of
@@ -55,6 +65,8 @@ DEFAULT_IGNORE = [".git", "__pycache__", "*.pyc", ".DS_Store", "*.lock", ".stagi
 SPACE_IGNORE = [".git", "__pycache__", "*.pyc", ".DS_Store", "flagged", ".gradio", ".cache"]
 # Remote files a publish never deletes, even when the folder lacks them.
 _KEEP_REMOTE = (".gitattributes",)
+# A sub-folder holding one of these is a model of its own (unless the checkpoint layout owns it).
+_MODEL_MARKERS = (MODEL_CONFIG_NAME, ADAPTER_CONFIG_NAME, MODULES_NAME, *WEIGHT_FILES, *ADAPTER_WEIGHT_FILES)
 
 
 @dataclass(frozen=True)
@@ -94,6 +106,66 @@ def collect_files(folder: Path, ignore: Sequence[str]) -> dict[str, Path]:
     return files
 
 
+def other_model_folders(folder: Path, ignore: Sequence[str] = ()) -> list[str]:
+    """Top-level sub-folders of the checkpoint ``folder`` that hold a model of their own, not a part of it.
+
+    The layout's own sub-folders (``passage_encoder/``, ``1_Pooling/``, ..., those ``modules.json`` names)
+    belong to the checkpoint; any other sub-folder with a model file at any depth (``config.json``, weights,
+    ``adapter_config.json``, ``modules.json``) is another model: the untrained ``tiny-encoder-init/`` a tiny
+    run starts from, a LoRA run's ``merged/`` export. Folders ``ignore`` drops anyway are not listed.
+    """
+    own = {str(m.get("path")).strip("/") for m in read_modules(folder) if m.get("path")}
+    found = []
+    for sub in sorted(p for p in folder.iterdir() if p.is_dir()):
+        if sub.name in own or is_managed(sub.name) or any(fnmatch.fnmatch(sub.name, pat) for pat in ignore):
+            continue
+        if any(next(sub.rglob(marker), None) is not None for marker in _MODEL_MARKERS):
+            found.append(sub.name)
+    return found
+
+
+def checkpoint_files(folder: Path, ignore: Sequence[str]) -> dict[str, Path]:
+    """:func:`collect_files` of a checkpoint folder without the other models inside it
+    (:func:`other_model_folders`): publish one of those by pushing its own folder."""
+    others = other_model_folders(folder, ignore)
+    for name in others:
+        logger.info("Not publishing %s/: it is another model, not part of the checkpoint in %s (push it on its "
+                    "own to publish it)", name, folder)
+    return {rel: src for rel, src in collect_files(folder, ignore).items() if rel.split("/", 1)[0] not in others}
+
+
+def _create_repo(api: Any, repo_id: str, repo_type: str, private: bool, space_sdk: str | None) -> bool:
+    """Create the repo if it does not exist; True when this call created it (so a failed push may delete it)."""
+    from huggingface_hub.errors import HfHubHTTPError
+
+    try:
+        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=False,
+                        **({"space_sdk": space_sdk} if repo_type == "space" else {}))
+        return True
+    except HfHubHTTPError as err:
+        status = getattr(getattr(err, "response", None), "status_code", None)
+        if status == 409:
+            return False  # it exists
+        if status in (401, 402, 403):  # no right to create: it may exist and accept our commit anyway
+            try:
+                api.repo_info(repo_id, repo_type=repo_type)
+            except HfHubHTTPError:
+                raise err from None  # it does not: the refusal to create it is the error to report
+            return False
+        raise
+
+
+def _delete_created_repo(api: Any, repo_id: str, repo_type: str) -> str:
+    """Delete the repo a failed first push created; the sentence that tells the user what happened to it."""
+    try:
+        api.delete_repo(repo_id, repo_type=repo_type)
+    except Exception as exc:  # noqa: BLE001 - the first failure is the one to report
+        return (f"The repository {repo_id} that this push created is still there, empty, and could not be deleted "
+                f"({type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}); delete it in its settings on the Hub "
+                "or push again.")
+    return f"The repository {repo_id} that this push had just created was deleted again: no empty repository is left."
+
+
 def commit_files(
     *,
     repo_id: str,
@@ -109,7 +181,9 @@ def commit_files(
 ) -> PushResult:
     """Create the repo if needed and publish ``files`` in ONE commit (no commit when nothing changed).
 
-    ``delete_stale`` also deletes, in the same commit, the remote files that ``files`` lacks.
+    ``delete_stale`` also deletes, in the same commit, the remote files that ``files`` lacks. When this call
+    created the repo and the publish then fails (the commit refused, the connection lost), the repo is deleted
+    again, so a failed first push leaves no empty repository; the error says so (or that it could not be deleted).
     """
     from huggingface_hub import CommitOperationAdd, CommitOperationDelete, HfApi
     from huggingface_hub.utils import get_token
@@ -118,21 +192,32 @@ def commit_files(
     refuse_secrets(files, tokens_in_use(token))
     token_sent = bool(token) if token is not None else bool(get_token())
     target = revision or "main"
-    with hub_errors("publish to", repo_id, endpoint=endpoint_of(api), token_sent=token_sent):
-        api.create_repo(repo_id, repo_type=repo_type, private=private, exist_ok=True,
-                        **({"space_sdk": space_sdk} if repo_type == "space" else {}))
-        if revision and revision != "main":
-            api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
-        before = api.repo_info(repo_id, repo_type=repo_type, revision=target)
-        ops: list[Any] = []
-        if delete_stale:
-            remote = sorted(s.rfilename for s in (before.siblings or []))
-            ops += [CommitOperationDelete(path_in_repo=name) for name in remote
-                    if name not in files and name not in _KEEP_REMOTE]
-        ops += [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(src) if isinstance(src, Path) else src)
-                for rel, src in files.items()]
-        info = api.create_commit(repo_id, operations=ops, commit_message=commit_message, repo_type=repo_type,
-                                 revision=revision, create_pr=create_pr)
+    created = False
+    try:
+        with hub_errors("publish to", repo_id, endpoint=endpoint_of(api), token_sent=token_sent):
+            created = _create_repo(api, repo_id, repo_type, private, space_sdk)
+            if revision and revision != "main":
+                api.create_branch(repo_id, repo_type=repo_type, branch=revision, exist_ok=True)
+            before = api.repo_info(repo_id, repo_type=repo_type, revision=target)
+            ops: list[Any] = []
+            if delete_stale:
+                remote = sorted(s.rfilename for s in (before.siblings or []))
+                ops += [CommitOperationDelete(path_in_repo=name) for name in remote
+                        if name not in files and name not in _KEEP_REMOTE]
+            ops += [CommitOperationAdd(path_in_repo=rel, path_or_fileobj=str(src) if isinstance(src, Path) else src)
+                    for rel, src in files.items()]
+            info = api.create_commit(repo_id, operations=ops, commit_message=commit_message, repo_type=repo_type,
+                                     revision=revision, create_pr=create_pr)
+    except BaseException as exc:
+        if not created:
+            raise
+        note = _delete_created_repo(api, repo_id, repo_type)
+        if isinstance(exc, HubError):
+            raise type(exc)(f"{exc} {note}") from exc
+        if isinstance(exc, Exception):
+            raise HubError(f"Cannot publish to {repo_id}: {type(exc).__name__}: {exc}. {note}") from exc
+        logger.warning("%s", note)  # KeyboardInterrupt and friends: say it, then let them through
+        raise
     changed = info.oid != before.sha
     if changed:
         logger.info("Published %d file(s) to %s (%s)", len(files), repo_id, info.commit_url)
@@ -175,7 +260,10 @@ def push(
     so that its usage snippets name ``repo_id``; without it a card is built from the folder's training
     record. Remote files that the folder no longer has are deleted in the same commit (``delete_stale=False``
     keeps them), so the repo mirrors the checkpoint. Resume states and ``training_args.bin`` are not
-    published (:data:`DEFAULT_IGNORE`). Pushing an unchanged folder makes no commit.
+    published (:data:`DEFAULT_IGNORE`), nor other models inside the folder (:func:`other_model_folders`: a
+    tiny run's ``tiny-encoder-init/``, a ``merged/`` export; push their own folder to publish one), and the
+    uploaded text files carry no absolute local paths (:func:`~hf_hybrid.hub.secrets.strip_local_paths`;
+    the local files stay as they are). Pushing an unchanged folder makes no commit.
 
     Raises:
         InvalidRepoIdError, NotACheckpointError (from :mod:`hf_hybrid.checkpoint`), HubAuthError,
@@ -183,12 +271,12 @@ def push(
     """
     validate_repo_id(repo_id)
     info = inspect_checkpoint(path)
-    files: dict[str, Path | bytes] = dict(collect_files(info.path, list(ignore_patterns or DEFAULT_IGNORE)))
+    files: dict[str, Path | bytes] = dict(checkpoint_files(info.path, list(ignore_patterns or DEFAULT_IGNORE)))
     card = _card_for_push(info, repo_id, keep_card, tokens_in_use(token))
     if card is not None:
         files["README.md"] = card
     what = "LoRA adapter" if info.is_adapter else "model"
-    return commit_files(repo_id=repo_id, repo_type="model", files=files, private=private, revision=revision,
+    return commit_files(repo_id=repo_id, repo_type="model", files=strip_local_paths(files), private=private, revision=revision,
                         create_pr=create_pr, token=token, delete_stale=delete_stale,
                         commit_message=commit_message or f"Upload {what} with hf-hybrid")
 

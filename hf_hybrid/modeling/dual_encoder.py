@@ -375,6 +375,7 @@ class DualEncoder(nn.Module):
         lora: bool | Mapping[str, Any] | None = None,
         revision: str | None = None,
         token: str | bool | None = None,
+        allow_decoder: bool = False,
     ) -> DualEncoder:
         """Load a DualEncoder from a local directory or Hub id.
 
@@ -383,11 +384,13 @@ class DualEncoder(nn.Module):
         :mod:`hf_hybrid.modeling.loading`). ``separate_towers=True`` on a shared checkpoint starts a
         passage tower as a copy of the encoder. ``lora``: ``True`` makes loaded adapters trainable (or adds
         default LoRA to a full model); a dict is passed to :func:`~hf_hybrid.modeling.lora.apply_lora`.
-        ``dtype`` goes to ``AutoModel.from_pretrained``.
+        ``dtype`` goes to ``AutoModel.from_pretrained``. Models that are not text encoders raise ``ModelLoadError``
+        (seq2seq always; decoder-only LMs unless the folder is a packaged embedding model, ``pooling="lasttoken"`` or
+        ``allow_decoder=True``: :func:`~hf_hybrid.modeling.towers.check_text_encoder`).
         """
         overrides = dict(pooling=pooling, normalize=normalize, query_prompt=query_prompt, passage_prompt=passage_prompt,
                          query_max_length=query_max_length, passage_max_length=passage_max_length)
         return loading.load_dual_encoder(
             cls, name_or_path, overrides, separate_towers=separate_towers, dtype=dtype,
-            trust_remote_code=trust_remote_code, lora=lora, revision=revision, token=token,
+            trust_remote_code=trust_remote_code, lora=lora, revision=revision, token=token, allow_decoder=allow_decoder,
         )

@@ -9,7 +9,10 @@ retrieval settings (pooling, normalisation, prompts, lengths) from the first tha
 3. a PEFT adapter directory: the settings of its base model, found as in 1 or 2;
 4. a plain Hugging Face encoder: none (mean pooling, normalised, no prompts, default lengths).
 
-Keyword arguments that are not None override whatever the directory says. Then the towers load (each
+Keyword arguments that are not None override whatever the directory says. A model that is not a text
+encoder is refused before any weights load (:func:`hf_hybrid.modeling.towers.check_text_encoder`: seq2seq
+always; decoder-only unless the folder states settings as in 1-3, ``pooling="lasttoken"`` or
+``allow_decoder=True``). Then the towers load (each
 a plain encoder or base + adapter, :mod:`hf_hybrid.modeling.towers`), the tokenizer (an adapter
 directory without one borrows its base model's), and LoRA is switched on if asked.
 
@@ -29,13 +32,26 @@ from typing import Any
 from torch import Tensor, nn
 from transformers import AutoTokenizer, PreTrainedTokenizerBase
 
-from hf_hybrid.checkpoint import HF_HYBRID_CONFIG_NAME, PASSAGE_SUBFOLDER, ModelLoadError, read_json, resolve_model_dir
+from hf_hybrid.checkpoint import (
+    HF_HYBRID_CONFIG_NAME,
+    PASSAGE_SUBFOLDER,
+    ModelLoadError,
+    read_json,
+    resolve_model_dir,
+)
 from hf_hybrid.checkpoint.layout import ADAPTER_WEIGHT_FILES, MODULES_NAME
 from hf_hybrid.checkpoint.st_format import SETTING_KEYS, read_modules, read_st_settings
 from hf_hybrid.modeling.config import DualEncoderConfig
 from hf_hybrid.modeling.lora import apply_lora, has_lora, train_adapters_only
 from hf_hybrid.modeling.pooling import Pooling
-from hf_hybrid.modeling.towers import adapter_base, is_adapter_dir, is_peft, load_tower, present_towers
+from hf_hybrid.modeling.towers import (
+    adapter_base,
+    check_text_encoder,
+    is_adapter_dir,
+    is_peft,
+    load_tower,
+    present_towers,
+)
 
 # sentence-transformers modules that change the embedding and that a DualEncoder cannot reproduce.
 _DROPPED_MODULES = ("Dense", "Router", "LayerNorm")
@@ -81,9 +97,11 @@ def saved_settings(root: Path) -> tuple[dict[str, Any], bool]:
     return {}, True
 
 
-def resolve_settings(root: Path, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], bool]:
-    """The saved settings of ``root`` with the not-None ``overrides`` applied, and shared_towers."""
+def resolve_settings(root: Path, overrides: Mapping[str, Any]) -> tuple[dict[str, Any], bool, bool]:
+    """The saved settings of ``root`` with the not-None ``overrides`` applied, shared_towers, and whether the
+    directory states settings of its own (steps 1-3)."""
     settings, shared = saved_settings(root)
+    declared = bool(settings)
     settings.update({key: value for key, value in overrides.items() if value is not None})
     if overrides.get("pooling") is None and "pooling" in settings:
         try:
@@ -94,7 +112,7 @@ def resolve_settings(root: Path, overrides: Mapping[str, Any]) -> tuple[dict[str
                 f"(one of {tuple(p.value for p in Pooling)}); pass pooling=... to DualEncoder.from_pretrained "
                 "to choose one"
             ) from err
-    return settings, shared
+    return settings, shared, declared
 
 
 # -- towers, tokenizer, LoRA -----------------------------------------------------------------------
@@ -148,10 +166,14 @@ def load_dual_encoder(
     lora: bool | Mapping[str, Any] | None,
     revision: str | None,
     token: str | bool | None,
+    allow_decoder: bool = False,
 ) -> Any:
     """The body of ``DualEncoder.from_pretrained`` (``cls`` is the class to build); see the module docstring."""
     root = resolve_model_dir(name_or_path, revision=revision, token=token)
-    settings, shared = resolve_settings(root, overrides)
+    settings, shared, declared = resolve_settings(root, overrides)
+    for folder in (root, root / PASSAGE_SUBFOLDER):
+        if folder == root or (not shared and folder.is_dir()):
+            check_text_encoder(folder, pooling=settings.get("pooling"), declared=declared, allow_decoder=allow_decoder)
     encoder, passage_encoder = load_towers(
         root, shared=shared, separate_towers=separate_towers, dtype=dtype, trust_remote_code=trust_remote_code
     )

@@ -5,6 +5,9 @@ A tower is a transformers ``AutoModel`` encoder, or a PEFT model around one. In 
 (:data:`TOWER_SLOTS`, ``docs/design.md`` section 4). A tower folder holding a PEFT adapter instead of
 weights is loaded as base model + adapter; the base is found in ``hf_hybrid_config.json`` (which can
 name a base inside a subfolder of a local directory), else in PEFT's ``adapter_config.json``.
+
+:func:`check_text_encoder` refuses, before any weights load, models that are not text encoders
+(decoder-only language models unless the caller or the folder opts in, and sequence-to-sequence models).
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from hf_hybrid.checkpoint import (
     resolve_model_dir,
 )
 from hf_hybrid.checkpoint.layout import MODEL_CONFIG_NAME
+from hf_hybrid.modeling.pooling import Pooling
 
 
 class TowerSlot(NamedTuple):
@@ -93,6 +97,87 @@ def adapter_base(folder: Path) -> AdapterBase:
     if not base:
         raise ModelLoadError(f"{folder / ADAPTER_CONFIG_NAME} has no base_model_name_or_path: cannot find the base model")
     return AdapterBase(base)
+
+
+# What to use instead, in the refusal messages.
+_ENCODERS = "xlm-roberta-base, bert-base-multilingual-cased or intfloat/multilingual-e5-base"
+_DECODER_SUFFIXES = ("ForCausalLM", "LMHeadModel")
+_SEQ2SEQ_SUFFIXES = ("ForConditionalGeneration", "ForSeq2SeqLM")
+
+
+def _is_decoder_type(model_type: str) -> bool:
+    """A model type transformers knows only as a causal LM (no masked-LM head: GPT-2, Llama, Mistral, Qwen...)."""
+    try:
+        from transformers.models.auto.modeling_auto import (
+            MODEL_FOR_CAUSAL_LM_MAPPING_NAMES,
+            MODEL_FOR_MASKED_LM_MAPPING_NAMES,
+        )
+    except ImportError:  # pragma: no cover - a transformers without these tables: architectures decide alone
+        return False
+    return model_type in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and model_type not in MODEL_FOR_MASKED_LM_MAPPING_NAMES
+
+
+def _is_lasttoken(pooling: Any) -> bool:
+    try:
+        return pooling is not None and Pooling.parse(pooling) is Pooling.LASTTOKEN
+    except ValueError:
+        return False
+
+
+def model_kind(config: dict[str, Any]) -> str:
+    """``"seq2seq"``, ``"decoder"`` or ``"encoder"`` for a transformers ``config.json`` (a dict).
+
+    seq2seq: ``is_encoder_decoder`` or an architecture ending in ``ForConditionalGeneration`` / ``ForSeq2SeqLM``
+    (T5, mT5, BART...). decoder: an architecture ending in ``ForCausalLM`` / ``LMHeadModel``, ``is_decoder``, or a
+    model type transformers has only as a causal LM (GPT-2, Llama, Mistral, Qwen...; BERT/XLM-R, which also
+    have causal-LM heads, are encoders). Everything else is an encoder.
+    """
+    architectures = [str(a) for a in config.get("architectures") or []]
+    if config.get("is_encoder_decoder") or any(a.endswith(_SEQ2SEQ_SUFFIXES) for a in architectures):
+        return "seq2seq"
+    if (any(a.endswith(_DECODER_SUFFIXES) for a in architectures) or config.get("is_decoder")
+            or _is_decoder_type(str(config.get("model_type", "")))):
+        return "decoder"
+    return "encoder"
+
+
+def check_text_encoder(folder: Path, *, pooling: Any, declared: bool, allow_decoder: bool) -> None:
+    """Raise :class:`ModelLoadError` when the model in ``folder`` (or an adapter's base) is not a text encoder.
+
+    The rule (:func:`model_kind` classifies ``config.json``):
+
+    * a sequence-to-sequence model (T5, BART...) is always refused: ``AutoModel`` builds the whole
+      encoder-decoder, which needs decoder inputs;
+    * a decoder-only model (GPT-2, ``*ForCausalLM``...) is refused unless it is packaged as an embedding model
+      (``declared``: the folder has sentence-transformers modules or ``hf_hybrid_config.json``, as e5-mistral and
+      Qwen3-Embedding do), or the caller opts in with ``pooling="lasttoken"`` (the decoder-embedding recipe) or
+      ``allow_decoder=True`` (any pooling);
+    * anything else loads. A folder without ``config.json`` is left to the loader to report.
+    """
+    config_file = folder / MODEL_CONFIG_NAME
+    if not config_file.exists() and is_adapter_dir(folder):
+        try:
+            config_file = adapter_base(folder).directory() / MODEL_CONFIG_NAME
+        except ModelLoadError:
+            return  # the tower loader reports the missing base
+    if not config_file.exists():
+        return
+    config = read_json(config_file)
+    kind = model_kind(config)
+    if kind == "encoder":
+        return
+    what = f"model_type {config.get('model_type')!r}, architectures {list(config.get('architectures') or [])}"
+    if kind == "seq2seq":
+        raise ModelLoadError(
+            f"{folder} is a sequence-to-sequence (encoder-decoder) model ({what}), not a text encoder: a DualEncoder "
+            f"cannot run it. Use an encoder model such as {_ENCODERS}.")
+    if declared or allow_decoder or _is_lasttoken(pooling):
+        return
+    raise ModelLoadError(
+        f"{folder} is a decoder-only language model ({what}), not a text encoder. Use an encoder model such as "
+        f"{_ENCODERS}. Decoder-based embedding models (e5-mistral, Qwen3-Embedding) load when their folder says how to "
+        "embed (sentence-transformers modules); to embed this one anyway pass pooling='lasttoken' (the usual recipe "
+        "for decoders) or allow_decoder=True.")
 
 
 def load_tower(

@@ -105,6 +105,9 @@ class HybridTrainingArguments(TrainingArguments):
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "Start over in an output_dir that holds an earlier run (its checkpoints are deleted). Without it, "
                 "such a folder is refused, so that two runs are never mixed."})
+    hub_include_resume_state: bool = field(default=False, metadata={
+        "help": "With --hub_strategy checkpoint/all_checkpoints, also upload the optimizer, scheduler, RNG, trainer "
+                "and sampler states (to resume from the Hub); by default they stay local."})
     resume_with_different_batches: bool = field(default=False, metadata={
         "help": "Allow resuming with another batch size, number of processes, seed or strategy than the "
                 "checkpoint (the rest of the epoch then draws other batches than the interrupted run)."})

@@ -1,7 +1,8 @@
 """Pushing to the Hub from inside training (``--push_to_hub``), with our model card, in one commit per push.
 
 Why not the Trainer's own push: it uploads with ``upload_folder`` (possibly several commits, weights before
-their card), writes its generic card, and publishes ``training_args.bin``, a pickle holding ``hub_token``.
+their card), writes its generic card, and publishes ``training_args.bin`` (a pickle that held ``hub_token``)
+and, with ``hub_strategy="checkpoint"``, the optimizer and RNG states, which a published model does not need.
 :func:`trainer_push` honours the same ``TrainingArguments`` (``hub_model_id``, ``hub_strategy``,
 ``hub_private_repo``, ``hub_revision``, ``hub_token``) but publishes through
 :func:`hf_hybrid.hub.commit_files`, with the card of :mod:`hf_hybrid.hub.card` rendered from the
@@ -15,8 +16,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hf_hybrid.checkpoint import validate_repo_id
-from hf_hybrid.hub import DEFAULT_IGNORE, HubError, PushResult, collect_files, commit_files, write_model_card
+from hf_hybrid.hub import (
+    DEFAULT_IGNORE,
+    HubError,
+    PushResult,
+    checkpoint_files,
+    commit_files,
+    write_model_card,
+)
 from hf_hybrid.hub.publish import RESUME_STATE_FILES
+from hf_hybrid.hub.secrets import strip_local_paths
 
 if TYPE_CHECKING:
     from concurrent.futures import Future
@@ -33,14 +42,24 @@ def trainer_push(
     results: Any = None,
     token: str | bool | None = None,
     revision: str | None = None,
+    include_resume_state: bool | None = None,
 ) -> PushResult | Future[PushResult] | None:
     """Publish what a ``transformers.Trainer`` saved, honouring its ``push_to_hub`` arguments, with our card.
 
     ``DualEncoderTrainer`` calls this after each checkpoint's atomic rename (``checkpoint_folder`` is the
     finished ``checkpoint-N``) and from ``push_to_hub`` (end of training: ``checkpoint_folder=None``
     publishes ``args.output_dir``). ``hub_strategy``: ``end`` skips the mid-training pushes, ``every_save``
-    publishes the model files, ``checkpoint`` also publishes the full checkpoint under ``last-checkpoint/``
-    and ``all_checkpoints`` under ``checkpoint-N/``, all in one commit. The card shows ``results``
+    publishes the model files, ``checkpoint`` also publishes the checkpoint under ``last-checkpoint/``
+    and ``all_checkpoints`` under ``checkpoint-N/``, all in one commit.
+
+    What is never published: ``training_args.bin``, the card's inputs, other models inside the folder (the
+    untrained ``tiny-encoder-init/`` of a tiny run, a ``merged/`` export: :func:`hf_hybrid.hub.checkpoint_files`;
+    push their own folder to publish one), and absolute local paths in the uploaded text files
+    (:func:`hf_hybrid.hub.secrets.strip_local_paths`; local files are not changed). The resume states
+    (optimizer, scheduler, scaler, RNG, ``trainer_state.json``, ``sampler_state.json``:
+    :data:`~hf_hybrid.hub.publish.RESUME_STATE_FILES`) are published only on request, under the checkpoint
+    sub-folder, to resume from the Hub: ``include_resume_state=True``, or ``hub_include_resume_state=True`` in
+    the training arguments when the argument is None (the default: not published). The card shows ``results``
     (default: ``trainer.last_eval_result``). With ``blocking=False`` the push runs in the background
     (ordered, like the Trainer's own pushes) and the future is tracked in ``trainer.push_in_progress`` so
     the Trainer waits for it.
@@ -68,12 +87,15 @@ def trainer_push(
     # The card: the folder's training record (saved with the checkpoint) and the latest evaluation.
     write_model_card(folder, results=results if results is not None else getattr(trainer, "last_eval_result", None),
                      repo_id=repo_id)
-    files: dict[str, Path | bytes] = dict(collect_files(folder, DEFAULT_IGNORE))
+    files: dict[str, Path | bytes] = dict(checkpoint_files(folder, DEFAULT_IGNORE))
     if mid_training and args.hub_strategy in (HubStrategy.CHECKPOINT, HubStrategy.ALL_CHECKPOINTS):
         sub = "last-checkpoint" if args.hub_strategy == HubStrategy.CHECKPOINT else folder.name
-        resume_ignore = [p for p in DEFAULT_IGNORE if p not in RESUME_STATE_FILES]
-        for rel, src in collect_files(folder, resume_ignore).items():
+        if include_resume_state is None:
+            include_resume_state = bool(getattr(args, "hub_include_resume_state", False))
+        ignore = [p for p in DEFAULT_IGNORE if p not in RESUME_STATE_FILES] if include_resume_state else DEFAULT_IGNORE
+        for rel, src in checkpoint_files(folder, ignore).items():
             files[f"{sub}/{rel}"] = src
+    files = strip_local_paths(files)
     step = trainer.state.global_step
     message = commit_message or (f"Training in progress, step {step}" if mid_training else "End of training")
 

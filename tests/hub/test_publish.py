@@ -68,20 +68,31 @@ def test_push_full_checkpoint_and_reload(hub_server, full_ckpt):
     assert len(hub_server.commits("org/tiny-hybrid")) == 2
 
 
-def test_push_adapter_and_reload_with_peft(hub_server, adapter_ckpt, tiny_dir):
+def test_push_adapter_and_reload_with_peft(hub_server, adapter_ckpt, tiny_dir, tmp_path):
+    import json
+    import shutil
+
     import torch
     from peft import PeftModel
     from transformers import AutoModel
 
+    from hf_hybrid.checkpoint import TRAINING_RECORD_NAME
     from hf_hybrid.modeling import DualEncoder
 
-    push(adapter_ckpt, "org/tiny-lora")
+    # The base model is on the Hub and the training record names it: the published adapter points there (its
+    # local base path is never published: tests/reliability/test_hub_local_paths.py).
+    push(tiny_dir, "org/tiny-base")
+    folder = tmp_path / "adapter"
+    shutil.copytree(adapter_ckpt, folder)
+    (folder / TRAINING_RECORD_NAME).write_text(json.dumps({"base_model": "org/tiny-base"}))
+    push(folder, "org/tiny-lora")
     files = hub_server.files("org/tiny-lora")
     assert {"adapter_config.json", "adapter_model.safetensors", "README.md"} <= set(files)
     assert "model.safetensors" not in files
+    assert json.loads((folder / "adapter_config.json").read_text())["base_model_name_or_path"] == str(tiny_dir)
 
     info = resolve_checkpoint("org/tiny-lora")
-    assert info.weights == "adapter" and info.base_model == str(tiny_dir)  # from adapter_config.json
+    assert info.weights == "adapter" and info.base_model == "org/tiny-base"  # from adapter_config.json
 
     local_model = DualEncoder.from_pretrained(str(adapter_ckpt))
     local = local_model.encode_queries(TEXTS)

@@ -1,7 +1,8 @@
 """Pushing from inside training (hf_hybrid.training.hub_push): DualEncoderTrainer with --push_to_hub.
 
 Against the local Hub-compatible server of tests/hub_server.py: each checkpoint is pushed after its atomic
-rename, in one commit with our card, without the pickled TrainingArguments (they hold hub_token).
+rename, in one commit with our card, without the pickled TrainingArguments (they hold hub_token) and without
+the resume states (optimizer, scheduler, RNG...) unless asked (tests/reliability/test_hub_checkpoint_strategy.py).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def test_trainer_pushes_during_training_with_card(hub_server, tmp_path, monkeypa
     titles = [c.title for c in hub_server.commits("org/trained")]
     assert "Training in progress, step 2" in titles and "Training in progress, step 4" in titles
     files = hub_server.files("org/trained")
-    assert {"README.md", "model.safetensors", "modules.json", "last-checkpoint/optimizer.pt",
-            "last-checkpoint/model.safetensors"} <= set(files)
+    assert {"README.md", "model.safetensors", "modules.json", "last-checkpoint/model.safetensors"} <= set(files)
+    assert not [name for name in files if name.endswith(("optimizer.pt", "scheduler.pt", "rng_state.pth"))]
     assert not any(name.endswith("training_args.bin") for name in files)  # pickled args hold hub_token
     for name, data in files.items():
         assert TOKEN.encode() not in data, name
