@@ -23,6 +23,7 @@ from transformers import TrainingArguments
 
 from ..sampling import ALPHA_SCHEDULES, AlphaSchedule, Strategy
 from ..sampling.language_weights import resolve_language_weights
+from .chunking import check_chunk_size
 
 #: ``model_name_or_path`` value that builds a small random-init encoder (tests and smoke runs only).
 TINY_MODEL = "tiny"
@@ -102,6 +103,18 @@ class HybridTrainingArguments(TrainingArguments):
         "help": "tau of language_weights=temperature (default 1 there): p(language) ~ n ** (1 / tau); not the "
                 "loss temperature."})
 
+    mini_batch_size: int | None = field(default=None, metadata={
+        "help": "Encode each step's queries, passages and negatives in chunks of at most this many texts, with "
+                "gradient caching (GradCache): the gradient of the whole batch with the activation memory of one "
+                "chunk, for one extra forward pass. Default: one forward pass per step."})
+    cache_gradients: bool = field(default=True, metadata={
+        "help": "With mini_batch_size: cache the loss gradient w.r.t. the embeddings and re-encode chunk by chunk "
+                "(GradCache). False: the chunks back-propagate through one graph (the plain step's memory; with "
+                "length_sorted_chunks it still saves the padding)."})
+    length_sorted_chunks: bool = field(default=False, metadata={
+        "help": "With mini_batch_size: fill each chunk with texts of similar token length (sorted), each chunk "
+                "padded only to its own longest. Same results up to float noise, less padding."})
+
     overwrite_output_dir: bool = field(default=False, metadata={
         "help": "Start over in an output_dir that holds an earlier run (its checkpoints are deleted). Without it, "
                 "such a folder is refused, so that two runs are never mixed."})
@@ -114,9 +127,24 @@ class HybridTrainingArguments(TrainingArguments):
 
     def __post_init__(self) -> None:
         check_sampling_arguments(self)
+        check_chunk_arguments(self)
+        if self.fp16 and self.bf16:
+            raise ValueError("fp16 and bf16 are both set: choose one mixed-precision mode (bf16 where the hardware "
+                             "has it, e.g. recent GPUs and CPUs; fp16 on older GPUs).")
         if self.max_steps == 0 or self.max_steps < -1:
             raise ValueError(f"max_steps={self.max_steps} must be > 0 (or -1: train num_train_epochs epochs).")
         super().__post_init__()
+
+
+def check_chunk_arguments(args: HybridTrainingArguments) -> None:
+    """``mini_batch_size`` a positive int; the options that refine it need it."""
+    if args.mini_batch_size is not None:
+        check_chunk_size(args.mini_batch_size)
+        return
+    if args.length_sorted_chunks:
+        raise ValueError("length_sorted_chunks=True needs mini_batch_size (the number of texts per chunk).")
+    if not args.cache_gradients:
+        raise ValueError("cache_gradients=False has no effect without mini_batch_size: set both, or neither.")
 
 
 def check_sampling_arguments(args: HybridTrainingArguments) -> None:

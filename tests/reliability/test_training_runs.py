@@ -152,3 +152,8 @@ def test_saved_files_hold_no_token_and_eval_results_no_local_paths(tmp_path, mon
         if path.is_file() and path.suffix in (".json", ".md", ".txt"):
             assert token not in path.read_text(encoding="utf-8", errors="replace"), path
     assert str(tmp_path) not in (out / "eval_results.json").read_text()
+
+
+def test_conflicting_precision_flags_fail_at_parse_time(tmp_path):
+    with pytest.raises(SystemExit, match="fp16 and bf16 are both set: choose one mixed-precision mode"):
+        _run(tmp_path / "x", "--max_steps", "2", "--fp16", "--bf16")
