@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-import torch
-
 from ..modeling import DualEncoder
+from .chunking import check_chunk_size, pad_in_chunks
 
 
 @dataclass
@@ -24,16 +23,32 @@ class PairCollator:
     Args:
         model: the dual encoder whose tokenizer, prompts and max lengths apply.
         pad_to_multiple_of: pad each block to a multiple of this many tokens (tensor cores), or not at all.
+        mini_batch_size: hand each block over in chunks of at most this many texts, each padded only to its
+            own longest (the chunked form of :mod:`~hf_hybrid.training.chunking`), for the trainer's
+            ``mini_batch_size`` (gradient caching / length-aware chunks). ``None``: one padded block.
+        length_sorted_chunks: with ``mini_batch_size``, fill the chunks with texts sorted by token length.
 
     Returns (from ``__call__``): ``{"query": BatchEncoding, "passage": BatchEncoding, "query_langs": [...],
-    "passage_langs": [...]}`` plus ``"negatives"`` when any item has hard negatives.
+    "passage_langs": [...]}`` plus ``"negatives"`` when any item has hard negatives (each block in chunked
+    form, ``{"chunks": [...], "order": LongTensor}``, with ``mini_batch_size``).
     """
 
     model: DualEncoder
     pad_to_multiple_of: int | None = None
+    mini_batch_size: int | None = None
+    length_sorted_chunks: bool = False
 
-    def _encode(self, texts: Sequence[str], role: str) -> dict[str, torch.Tensor]:
+    def __post_init__(self) -> None:
+        if self.mini_batch_size is not None:
+            check_chunk_size(self.mini_batch_size)
+        elif self.length_sorted_chunks:
+            raise ValueError("length_sorted_chunks=True needs mini_batch_size (the number of texts per chunk).")
+
+    def _encode(self, texts: Sequence[str], role: str) -> dict[str, Any]:
         enc = self.model.tokenize(list(texts), role=role)
+        if self.mini_batch_size is not None:
+            return pad_in_chunks(enc, self.model.tokenizer, self.mini_batch_size, self.length_sorted_chunks,
+                                 self.pad_to_multiple_of)
         return self.model.tokenizer.pad(enc, padding=True, pad_to_multiple_of=self.pad_to_multiple_of,
                                         return_tensors="pt")
 

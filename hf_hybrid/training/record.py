@@ -22,7 +22,7 @@ FORMAT_VERSION = 2
 TRAINING_FIELDS = (
     "learning_rate", "max_steps", "num_train_epochs", "per_device_train_batch_size", "gradient_accumulation_steps",
     "warmup_steps", "weight_decay", "lr_scheduler_type", "seed", "bf16", "fp16",
-    "gradient_checkpointing",
+    "gradient_checkpointing", "mini_batch_size", "cache_gradients", "length_sorted_chunks",
 )
 
 

@@ -19,6 +19,7 @@ changes, and why:
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import logging
@@ -30,6 +31,7 @@ from typing import Any
 
 import torch
 import torch.distributed as dist
+from accelerate.utils import DistributedType
 from torch.utils.data import DataLoader
 from transformers import Trainer, TrainingArguments
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR, rotate_checkpoints
@@ -41,6 +43,7 @@ from ..modeling import DualEncoder, InfoNCELoss
 from ..sampling import BatchKind, HybridBatchSampler, PairDataset, batch_kind_of
 from .arguments import HybridTrainingArguments
 from .collator import PairCollator
+from .grad_cache import chunked_embeddings, grad_cache_step
 from .record import DataRecord, TrainingRecord, training_section
 from .resume import check_same_batches
 
@@ -116,7 +119,8 @@ class DualEncoderTrainer(Trainer):
             args = HybridTrainingArguments(output_dir="hf_hybrid_trainer")
         elif not isinstance(args, HybridTrainingArguments):
             args = HybridTrainingArguments(**{k: v for k, v in args.to_dict().items() if not k.startswith("_")})
-        kwargs.setdefault("data_collator", PairCollator(model))
+        kwargs.setdefault("data_collator", PairCollator(model, mini_batch_size=args.mini_batch_size,
+                                                        length_sorted_chunks=args.length_sorted_chunks))
         if eval_pool is not None and kwargs.get("eval_dataset") is None:
             # Trainer refuses eval_strategy != "no" without an eval_dataset; the pool is ours.
             kwargs["eval_dataset"] = eval_pool
@@ -161,7 +165,10 @@ class DualEncoderTrainer(Trainer):
         if model.training:
             kind = batch_kind_of(inputs.get("query_langs", []), inputs.get("passage_langs", []))
             self.batch_kinds[kind.value] += 1
-        q, p, n = model(query=inputs["query"], passage=inputs["passage"], negatives=inputs.get("negatives"))
+        if self.args.mini_batch_size is not None:  # length-aware chunks, one graph (GradCache: training_step)
+            q, p, n = chunked_embeddings(model, inputs, **self._chunking())
+        else:
+            q, p, n = model(query=inputs["query"], passage=inputs["passage"], negatives=inputs.get("negatives"))
         loss = self.loss_fn(q, p, n)
         return (loss, {"query_embeddings": q, "passage_embeddings": p}) if return_outputs else loss
 
@@ -173,8 +180,40 @@ class DualEncoderTrainer(Trainer):
             optimizer.add_param_group({"params": extra, "weight_decay": 0.0})
         return optimizer
 
+    def _chunking(self) -> dict[str, Any]:
+        tokenizer = self.accelerator.unwrap_model(self.model).tokenizer
+        return dict(size=self.args.mini_batch_size, sort_by_length=self.args.length_sorted_chunks,
+                    padding_side=getattr(tokenizer, "padding_side", "right"))
+
+    def _grad_cache_step(self, model, inputs, num_items_in_batch=None) -> torch.Tensor:
+        """Trainer.training_step's frame (train mode, inputs to device, GA scaling, accelerator.backward) around
+        :func:`~hf_hybrid.training.grad_cache.grad_cache_step`."""
+        if self.accelerator.distributed_type == DistributedType.DEEPSPEED or self.args.n_gpu > 1:
+            raise ValueError("mini_batch_size with cache_gradients does not support DeepSpeed or DataParallel "
+                             "(n_gpu > 1): use DDP (torchrun) or FSDP.")
+        model.train()
+        if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
+            self.optimizer.train()
+        inputs = self._prepare_inputs(inputs)
+        kind = batch_kind_of(inputs.get("query_langs", []), inputs.get("passage_langs", []))
+        self.batch_kinds[kind.value] += 1
+        scaled = (self.loss_is_scaled_for_ga if self.loss_is_scaled_for_ga is not None else
+                  (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None)
+        ga = self.current_gradient_accumulation_steps
+        # On a step that does not synchronise, the Trainer's own no_sync already holds every chunk (and FSDP2's
+        # no_sync would switch synchronisation back on when an inner one exits).
+        sync = self.accelerator.sync_gradients
+        return grad_cache_step(model, inputs, self.loss_fn, **self._chunking(),
+                               scale=(lambda loss: loss) if scaled else (lambda loss: loss / ga),
+                               backward=self.accelerator.backward,
+                               no_sync=(lambda: self.accelerator.no_sync(model)) if sync else contextlib.nullcontext,
+                               forward_context=self.compute_loss_context_manager)
+
     def training_step(self, model, inputs, num_items_in_batch=None):
-        loss = super().training_step(model, inputs, num_items_in_batch)
+        if self.args.mini_batch_size is not None and self.args.cache_gradients:
+            loss = self._grad_cache_step(model, inputs, num_items_in_batch)
+        else:
+            loss = super().training_step(model, inputs, num_items_in_batch)
         # DDP averages the gradients of the model's parameters only; the loss's own parameters
         # (learnable temperature) must be averaged by hand or ranks would drift apart.
         if dist.is_available() and dist.is_initialized() and dist.get_world_size() > 1:
