@@ -160,6 +160,18 @@ def test_parse_corpus_formats_and_notices():
                                              [f"The query had 600 characters and was truncated to the first {backend.MAX_QUERY_CHARS}."])
 
 
+def _assert_evaluates_the_held_out_articles(backend, model_dir, test) -> None:
+    """The demo's Evaluate on ``model_dir`` uses exactly the 2 articles of ``test`` (the training run's split)."""
+    expected = sorted(set(test["article"]))
+    assert len(expected) == 2
+    assert sorted(backend.held_out_articles(model_dir)) == expected
+    out = backend.DemoEngine(disk_cache=False).evaluate(str(model_dir), ["de", "zh"], "held-out")
+    assert out.articles == expected
+    assert f"the 2 held out by this model's training run ({', '.join(expected)})" in out.markdown
+    n_queries = sum(1 for a, l in zip(test["article"], test["lang"]) if l in ("de", "zh"))
+    assert out.result.metrics["num_queries"] == n_queries
+
+
 def test_evaluate_held_out_articles_of_the_training_run(tmp_path, monkeypatch):
     """A model trained by train.py on the bundled sample is evaluated on the articles its run held out."""
 
@@ -175,14 +187,7 @@ def test_evaluate_held_out_articles_of_the_training_run(tmp_path, monkeypatch):
     record = {"data": DataRecord.from_dataset(data_args, data.train, data.held_out_articles).get_config_dict()}
     (model_dir / "hf_hybrid_training.json").write_text(json.dumps(record), encoding="utf-8")
     _, test = split_by_article(load_lareqa(bundled_sample_path()), test_size=2, seed=3)
-    expected = sorted(set(test["article"]))
-    assert len(expected) == 2
-    assert sorted(backend.held_out_articles(model_dir)) == expected
-    out = backend.DemoEngine(disk_cache=False).evaluate(str(model_dir), ["de", "zh"], "held-out")
-    assert out.articles == expected
-    assert f"the 2 held out by this model's training run ({', '.join(expected)})" in out.markdown
-    n_queries = sum(1 for a, l in zip(test["article"], test["lang"]) if l in ("de", "zh"))
-    assert out.result.metrics["num_queries"] == n_queries
+    _assert_evaluates_the_held_out_articles(backend, model_dir, test)
     record["data"]["eval_data"] = "/some/other/pool"  # evaluated elsewhere: no held-out split
     (model_dir / "hf_hybrid_training.json").write_text(json.dumps(record), encoding="utf-8")
     assert backend.held_out_articles(model_dir) is None
@@ -204,14 +209,7 @@ def test_evaluate_held_out_articles_of_an_old_flat_training_record(tmp_path, mon
                             "split_seed": 3, "eval_data": None, "eval_before_training": True}}
     record_path.write_text(json.dumps(record), encoding="utf-8")
     _, test = split_by_article(load_lareqa(bundled_sample_path()), test_size=2, seed=3)
-    expected = sorted(set(test["article"]))
-    assert len(expected) == 2
-    assert sorted(backend.held_out_articles(model_dir)) == expected
-    out = backend.DemoEngine(disk_cache=False).evaluate(str(model_dir), ["de", "zh"], "held-out")
-    assert out.articles == expected
-    assert f"the 2 held out by this model's training run ({', '.join(expected)})" in out.markdown
-    n_queries = sum(1 for a, l in zip(test["article"], test["lang"]) if l in ("de", "zh"))
-    assert out.result.metrics["num_queries"] == n_queries
+    _assert_evaluates_the_held_out_articles(backend, model_dir, test)
     # A fraction of the articles, a language subset, the old spelling of the bundled sample: the same
     # articles as the training pipeline's own split.
     record["data_args"].update(train_data="xquad-r-sample", test_articles=0.25, split_seed=5, languages=["de", "en", "zh"])

@@ -15,9 +15,7 @@ import sys
 import pytest
 import torch
 import torch.multiprocessing as mp
-from tiny import make_tiny_encoder
 
-from hf_hybrid.data import load_lareqa, split_by_article
 from hf_hybrid.modeling import DualEncoder, InfoNCELoss, apply_lora
 from hf_hybrid.training import DualEncoderTrainer, HybridTrainingArguments, PairCollator
 from hf_hybrid.training import grad_cache as gc
@@ -29,17 +27,6 @@ import gloo_grad_cache_worker as worker
 B = 8
 TOL = dict(atol=1e-5, rtol=1e-5)
 
-
-@pytest.fixture(scope="module")
-def data(xquad_sample):
-    ds = load_lareqa(xquad_sample, languages=["en", "de", "zh"])
-    return split_by_article(ds, test_size=3, seed=0)
-
-
-@pytest.fixture(scope="module")
-def encoder_dir(tmp_path_factory, data):
-    train, _ = data
-    return make_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny", list(train["query"]) + list(train["positive"]))
 
 
 @pytest.fixture(scope="module")

@@ -7,22 +7,10 @@ import json
 import pytest
 import torch
 
-from hf_hybrid.data import RetrievalPool, load_lareqa, split_by_article
+from hf_hybrid.data import RetrievalPool
 from hf_hybrid.modeling import DualEncoder, InfoNCELoss
 from hf_hybrid.training import DualEncoderTrainer, HybridTrainingArguments
-from tiny import make_tiny_encoder
 
-
-@pytest.fixture(scope="module")
-def data(xquad_sample):
-    ds = load_lareqa(xquad_sample, languages=["en", "de", "zh"])
-    return split_by_article(ds, test_size=3, seed=0)
-
-
-@pytest.fixture(scope="module")
-def encoder_dir(tmp_path_factory, data):
-    train, _ = data
-    return make_tiny_encoder(tmp_path_factory.mktemp("enc") / "tiny", list(train["query"]) + list(train["positive"]))
 
 
 def _trainer(encoder_dir, train, out, max_steps=6, save_steps=3, pool=None, **kw):
