@@ -48,6 +48,14 @@ def require_data(name: str, explicit: str | None = None) -> Path | None:
     return p if (p / "en.json").is_file() else None
 
 
+def repo_relative(path: str | os.PathLike) -> str:
+    """``path`` relative to the repository root where possible: results files hold no machine paths."""
+    try:
+        return os.path.relpath(Path(path).resolve(), ROOT)
+    except ValueError:  # another drive (Windows): keep it as given
+        return str(path)
+
+
 def _cpu_model() -> str:
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():

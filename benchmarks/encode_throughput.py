@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (DEFAULT_MODEL, machine_info, machine_markdown, print_header, quiet_env,  # noqa: E402
-                     require_data, require_model, write_results)
+                     repo_relative, require_data, require_model, write_results)
 
 quiet_env()
 
@@ -54,7 +54,7 @@ def main() -> None:
     pool = load_lareqa_pool(source)
     queries = list(pool.query_texts[: a.n_texts])
     passages = list(pool.cand_texts[: a.n_texts])
-    settings = {"model": Path(a.model).resolve().name, "data": source, "queries": len(queries),
+    settings = {"model": Path(a.model).resolve().name, "data": repo_relative(source), "queries": len(queries),
                 "passages": len(passages), "batch_size": a.batch_size, "max_length": a.max_length,
                 "precision": "fp32", "torch_threads": a.threads, "repeats": a.repeats}
     machine = machine_info()

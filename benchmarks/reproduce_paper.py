@@ -46,7 +46,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (DEFAULT_MODEL, ROOT, RESULTS, machine_info, machine_markdown, quiet_env,  # noqa: E402
-                     require_data, require_model, write_results)
+                     repo_relative, require_data, require_model, write_results)
 
 from hf_hybrid.checkpoint import atomic_write_bytes  # noqa: E402
 
@@ -127,7 +127,7 @@ def load_data(a):
     test_articles = sorted(set(test["article"]))
     xq_pool = load_lareqa_pool(xq, articles=test_articles)
     desc: dict[str, Any] = {
-        "xquad": {"path": str(xq), "train_articles": sorted(set(train["article"])), "test_articles": test_articles,
+        "xquad": {"path": repo_relative(xq), "train_articles": sorted(set(train["article"])), "test_articles": test_articles,
                   "train_rows": len(train), "train_groups": len(set(train["group_id"])),
                   "pool_queries": len(xq_pool.query_ids), "pool_candidates": len(xq_pool.cand_ids),
                   "languages": xq_pool.languages}}
@@ -141,7 +141,7 @@ def load_data(a):
         chosen = articles if a.mlqa_articles <= 0 or a.mlqa_articles >= len(articles) else \
             sorted(random.Random(a.split_seed).sample(articles, a.mlqa_articles))
         ml_pool = load_lareqa_pool(ml, articles=chosen)
-        desc["mlqa"] = {"path": str(ml), "articles_used": len(chosen), "articles_total": len(articles),
+        desc["mlqa"] = {"path": repo_relative(ml), "articles_used": len(chosen), "articles_total": len(articles),
                         "pool_queries": len(ml_pool.query_ids), "pool_candidates": len(ml_pool.cand_ids),
                         "languages": ml_pool.languages}
     return train, xq_pool, ml_pool, desc

@@ -47,7 +47,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (DEFAULT_MODEL, machine_info, machine_markdown, peak_rss_mib, print_header,  # noqa: E402
-                     quiet_env, require_data, require_model, write_results)
+                     quiet_env, repo_relative, require_data, require_model, write_results)
 
 quiet_env()
 
@@ -374,7 +374,7 @@ def main() -> None:
     expected = hashlib.sha256()
     for q, pos in pairs:
         expected.update(json.dumps([q, pos], ensure_ascii=False).encode())
-    settings = {"model": str(Path(a.model).resolve().name), "data": _rel(source), "pairs": "x-x (monolingual, mixed languages)",
+    settings = {"model": str(Path(a.model).resolve().name), "data": repo_relative(source), "pairs": "x-x (monolingual, mixed languages)",
                 "steps": a.steps, "warmup_steps_excluded": a.warmup, "batch_size": a.batch_size,
                 "max_length": a.max_length, "precision": "fp32",
                 "fine_tuning": (f"LoRA r={LORA['r']} alpha={LORA['alpha']} dropout={LORA['dropout']} on "
@@ -423,16 +423,6 @@ def main() -> None:
     print(md)
     j, m = write_results(a.name, data, md)
     print(f"wrote {j} and {m}")
-
-
-def _rel(path: str) -> str:
-    """A path relative to the repository root where possible (results files never hold absolute paths)."""
-    from _common import ROOT
-
-    try:
-        return os.path.relpath(Path(path).resolve(), ROOT)
-    except ValueError:
-        return path
 
 
 def main_memory(a, peers: list[dict]) -> None:
