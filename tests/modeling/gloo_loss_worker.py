@@ -3,18 +3,16 @@
 In a module of its own because ``mp.spawn`` pickles the worker by module name, and the spawned process
 must import that module: pytest's importlib mode names test modules ``tests.modeling.test_loss``, which
 a child cannot import, while this one is importable as ``gloo_loss_worker`` (tests/modeling/conftest.py
-puts this folder on ``sys.path``, and spawned processes inherit it). The code is the former test_loss
-code, unchanged: the teardown order and ``os._exit`` keep gloo from aborting at exit.
+puts this folder on ``sys.path``, and spawned processes inherit it). The process group and its teardown
+are tests/gloo_support.py's.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-
 import torch
 import torch.distributed as dist
 import torch.nn.functional as F
+from gloo_support import gloo_group
 from torch import nn
 
 from hf_hybrid.modeling import InfoNCELoss
@@ -50,8 +48,7 @@ def _grads(model):
 
 
 def _worker(rank, world, port, sizes, symmetric, out_path):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    try:
+    with gloo_group(rank, world, port):
         xq, xp, xn = _data(sizes)
         lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
         model = nn.parallel.DistributedDataParallel(_Tower(symmetric))
@@ -61,18 +58,4 @@ def _worker(rank, world, port, sizes, symmetric, out_path):
         dist.all_gather(losses, loss.detach())
         if rank == 0:
             torch.save({"losses": torch.stack(losses), "grads": _grads(model.module)}, out_path)
-        # Tear down in order: DDP's reducer first, then wait for the other rank, then the group;
-        # destroying the group while the peer (or the reducer) still uses it aborted gloo at exit.
-        del model
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-    # Success: leave without running C++ static destructors, where gloo's threads intermittently
-    # abort ("terminate called without an active exception") after all the work is done and saved.
-    os._exit(0)
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        del model  # DDP's reducer goes before the group (tests/gloo_support.py)

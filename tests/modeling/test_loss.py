@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.multiprocessing as mp
 import torch.nn.functional as F
-from gloo_loss_worker import SIZES, _data, _free_port, _grads, _Tower, _worker
+from gloo_loss_worker import SIZES, _data, _grads, _Tower, _worker
+from gloo_support import free_port
 from torch import nn
 
 from hf_hybrid.modeling import InfoNCELoss
@@ -97,7 +98,7 @@ def test_bad_inputs():
 @pytest.mark.parametrize("sizes,symmetric", [((3, 3), False), (SIZES, True)])
 def test_two_processes_equal_one_process_on_the_global_batch(tmp_path, sizes, symmetric):
     out = tmp_path / "rank0.pt"
-    mp.spawn(_worker, args=(2, _free_port(), sizes, symmetric, str(out)), nprocs=2, join=True)
+    mp.spawn(_worker, args=(2, free_port(), sizes, symmetric, str(out)), nprocs=2, join=True)
     got = torch.load(out)
 
     single = _Tower(symmetric)

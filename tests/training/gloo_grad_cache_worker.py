@@ -1,18 +1,15 @@
 """The two-process (gloo) half of tests/training/test_grad_cache.py: the worker and what it shares with the test.
 
 A module of its own for the reason tests/modeling/gloo_loss_worker.py gives (``mp.spawn`` pickles the worker by
-module name; the test puts this folder on ``sys.path``, which spawned processes inherit). The teardown is that
-module's: DDP's reducer first, then a barrier, then the group, then ``os._exit`` (gloo's static destructors
-intermittently abort at interpreter exit).
+module name; the test puts this folder on ``sys.path``, which spawned processes inherit). The process group and
+its teardown are tests/gloo_support.py's.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-
 import torch
 import torch.distributed as dist
+from gloo_support import gloo_group
 from torch import nn
 
 from hf_hybrid.modeling import DualEncoder, InfoNCELoss
@@ -45,8 +42,7 @@ def grads(model, loss):
 
 
 def _worker(rank, world, port, encoder_dir, separate_towers, texts, out_path):
-    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank, world_size=world)
-    try:
+    with gloo_group(rank, world, port):
         model, loss_fn = build(encoder_dir, separate_towers)
         lo, hi = sum(SIZES[:rank]), sum(SIZES[: rank + 1])
         collate = PairCollator(model, mini_batch_size=MINI_BATCH, length_sorted_chunks=True)
@@ -61,14 +57,4 @@ def _worker(rank, world, port, encoder_dir, separate_towers, texts, out_path):
         dist.all_gather(losses, loss.detach())
         if rank == 0:
             torch.save({"losses": torch.stack(losses), "grads": grads(model, loss_fn)}, out_path)
-        del ddp
-        dist.barrier()
-    finally:
-        dist.destroy_process_group()
-    os._exit(0)
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+        del ddp  # DDP's reducer goes before the group (tests/gloo_support.py)

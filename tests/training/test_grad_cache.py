@@ -23,6 +23,7 @@ from hf_hybrid.training.chunking import padding_fraction
 
 sys.path.insert(0, os.path.dirname(__file__))
 import gloo_grad_cache_worker as worker
+from gloo_support import free_port
 
 B = 8
 TOL = dict(atol=1e-5, rtol=1e-5)
@@ -231,7 +232,7 @@ def test_two_processes_grad_cache_equals_the_gathered_full_batch(tmp_path, encod
     n = sum(worker.SIZES)
     texts = tuple(t[:n] for t in texts)
     out = tmp_path / "rank0.pt"
-    mp.spawn(worker._worker, args=(2, worker.free_port(), str(encoder_dir), separate_towers, texts, str(out)), nprocs=2, join=True)
+    mp.spawn(worker._worker, args=(2, free_port(), str(encoder_dir), separate_towers, texts, str(out)), nprocs=2, join=True)
     got = torch.load(out)
 
     model, loss_fn = worker.build(encoder_dir, separate_towers)
