@@ -160,7 +160,8 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
     base_model = "tiny (random init)" if model_args.model_name_or_path == TINY_MODEL else model_args.model_name_or_path
     trainer = DualEncoderTrainer(
         model=model, args=training_args, train_dataset=data.train, loss=build_loss(model_args), eval_pool=data.pool,
-        base_model=base_model, data_record=DataRecord.from_dataset(data_args, data.train, data.held_out_articles))
+        base_model=base_model, data_record=DataRecord.from_dataset(data_args, data.train, data.held_out_articles),
+        batch_sampler=sampler)
     before = None
     if data.pool is not None and data_args.eval_before_training and not training_args.resume_from_checkpoint:
         before = trainer.evaluate(metric_key_prefix="before")

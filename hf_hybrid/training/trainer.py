@@ -95,6 +95,8 @@ class DualEncoderTrainer(Trainer):
         eval_pool: a :class:`RetrievalPool` evaluated by :meth:`evaluate` (pool/mono/cross mAP, MaxRD).
         base_model: the model that was fine-tuned, for the training record and the model card.
         data_record: the training data's arguments and statistics, for the record.
+        batch_sampler: the sampler of ``train_dataset`` when the caller already built it (the pipeline does,
+            to check the settings against the data before loading a model); by default built from ``args``.
 
     Example::
 
@@ -113,6 +115,7 @@ class DualEncoderTrainer(Trainer):
         eval_pool: RetrievalPool | None = None,
         base_model: str | None = None,
         data_record: DataRecord | None = None,
+        batch_sampler: HybridBatchSampler | None = None,
         **kwargs: Any,
     ) -> None:
         if args is None:
@@ -131,7 +134,7 @@ class DualEncoderTrainer(Trainer):
         self.data_record = data_record
         self.batch_kinds: Counter[str] = Counter()
         self.last_eval_result: Any = None
-        self._sampler: HybridBatchSampler | None = None
+        self._sampler: HybridBatchSampler | None = batch_sampler
         self._staging_dir: str | None = None
 
     # ------------------------------------------------------------------ data
