@@ -1,7 +1,9 @@
 """``python -m hf_hybrid <command> [args]`` (also installed as the ``hf-hybrid`` command).
 
-Commands: ``train`` (same as ``train.py``), ``evaluate``, and the Hub ones ``push``, ``publish-metric``,
-``publish-demo``, ``card``, ``resolve``. ``python -m hf_hybrid <command> --help`` describes each.
+Commands: ``train`` (same as ``train.py``), ``evaluate``, ``encode`` (same as ``python -m hf_hybrid.encode``),
+``search`` (same as ``python -m hf_hybrid.search``),
+and the Hub ones ``push``, ``publish-metric``, ``publish-demo``, ``card``, ``resolve``.
+``python -m hf_hybrid <command> --help`` describes each.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ import sys
 from collections.abc import Sequence
 
 HUB_COMMANDS = ("push", "publish-metric", "publish-demo", "card", "resolve")
-USAGE = ("usage: python -m hf_hybrid {train,evaluate," + ",".join(HUB_COMMANDS) + "} [args]\n"
+USAGE = ("usage: python -m hf_hybrid {train,evaluate,encode,search," + ",".join(HUB_COMMANDS) + "} [args]\n"
          "  train      fine-tune a dual encoder (same as train.py)\n"
          "  evaluate   LAReQA / BEIR retrieval metrics of a model\n"
+         "  encode     embed a large corpus into an embedding store (sharded, resumable)\n"
+         "  search     top-k search of a query store (exact or a FAISS index) -> a TREC run file\n"
          "  push, publish-metric, publish-demo, card, resolve   the Hugging Face Hub")
 
 
@@ -34,6 +38,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         from .commands.evaluate import main as evaluate
 
         return evaluate(rest)
+    if command == "encode":
+        from .commands.encode import main as encode
+
+        return encode(rest)
+    if command == "search":
+        from .commands.search import main as search
+
+        return search(rest)
     if command in HUB_COMMANDS:
         from .commands.hub import main as hub
 

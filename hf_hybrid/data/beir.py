@@ -4,7 +4,8 @@ BEIR (``corpus.jsonl``, ``queries.jsonl``, ``qrels/<split>.tsv``) is the common 
 benchmarks. Mapping it onto the pool's group relation lets the same metric code score it as LAReQA data
 (``docs/design.md``, section 3): a query's group is its own id, and a document's groups are the ids of
 the queries that judge it relevant (score > 0), so "relevant iff the query's group is among the
-candidate's groups" holds unchanged.
+candidate's groups" holds unchanged. :func:`load_beir` gives the same files as :class:`RetrievalData`
+(queries, qrels, corpus rows), the form a corpus-scale run is encoded, searched and scored from.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from typing import Any, Sequence
 from .errors import DataError
 from .jsonl import iter_jsonl
 from .pool import RetrievalPool
+from .retrieval_data import CORPUS_MODES, RetrievalData
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["is_beir_dir", "load_beir_pool"]
+__all__ = ["is_beir_dir", "load_beir", "load_beir_pool"]
 
 _QRELS_HEADERS = ("query-id", "query_id", "qid")
 
@@ -113,3 +115,43 @@ def load_beir_pool(path: str | os.PathLike, split: str = "test",
         cand_texts=[(str(r.get("title") or "") + " " + str(r.get("text") or "")).strip() for r in c_rows],
         name=f"{root.name}-{split}", meta={"format": "beir", "split": split, "path": str(root)},
     )
+
+
+def load_beir(path: str | os.PathLike, split: str = "test", languages: Sequence[str] | None = None,
+              corpus: str = "full") -> RetrievalData:
+    """A BEIR directory as :class:`RetrievalData`: the queries judged in ``qrels/<split>.tsv`` (as in
+    :func:`load_beir_pool`), their qrels as integer grades, and the corpus (``corpus="full"``, ``"ids"`` or
+    ``"none"``). Judgements of documents missing from ``corpus.jsonl`` are dropped with a warning."""
+    if corpus not in CORPUS_MODES:
+        raise DataError(f"corpus must be one of {CORPUS_MODES}, got {corpus!r}.")
+    root = Path(path)
+    queries_file, qrels_file = root / "queries.jsonl", root / "qrels" / f"{split}.tsv"
+    for f in ([] if corpus == "none" else [root / "corpus.jsonl"]) + [queries_file, qrels_file]:
+        if not f.is_file():
+            raise DataError(f"{f} not found: a BEIR directory needs corpus.jsonl, queries.jsonl and qrels/<split>.tsv.")
+    queries = {str(r["_id"]): r for r in _read_records(queries_file)}
+    qrels: dict[str, dict[str, int]] = {}
+    for qid, judged in _read_qrels(qrels_file).items():
+        if qid not in queries:
+            raise DataError(f"{qrels_file}: query id {qid!r} not in {queries_file}.")
+        for did, score in judged.items():
+            if not float(score).is_integer():
+                raise DataError(f"{qrels_file}: query {qid!r}, doc {did!r}: score {score} is not an integer grade.")
+            qrels.setdefault(qid, {})[did] = int(score)
+    docs: dict[str, Any] = {}
+    if corpus != "none":
+        rows = _read_records(root / "corpus.jsonl")
+        docs = {"doc_ids": [str(r["_id"]) for r in rows], "doc_langs": [_lang_of(r) for r in rows]}
+        if corpus == "full":
+            docs.update(doc_titles=[str(r.get("title") or "") for r in rows],
+                        doc_texts=[str(r.get("text") or "") for r in rows])
+        known = set(docs["doc_ids"])
+        unknown = sum(d not in known for judged in qrels.values() for d in judged)
+        if unknown:
+            logger.warning("%s: %d judgement(s) point to documents missing from corpus.jsonl; ignored.",
+                           qrels_file, unknown)
+            qrels = {q: {d: r for d, r in judged.items() if d in known} for q, judged in qrels.items()}
+    data = RetrievalData(query_ids=list(qrels), query_texts=[str(queries[q].get("text", "")) for q in qrels],
+                         query_langs=[_lang_of(queries[q]) for q in qrels], qrels=qrels, name=f"{root.name}-{split}",
+                         meta={"format": "beir", "split": split, "path": str(root)}, **docs)
+    return data if languages is None else data.select_languages(languages)

@@ -4,10 +4,12 @@ Table files of pairs (:func:`hf_hybrid.data.load_pairs`) and BEIR directories
 (:func:`hf_hybrid.data.load_beir_pool`) are both JSON Lines; reading them through one function keeps the
 error messages alike (``<file>: line <n>, column <c>: malformed JSON ...``) wherever the file came from.
 Bytes that are not UTF-8 are reported with their line, column and field, not as a bare ``UnicodeDecodeError``.
+A path ending in ``.gz`` is read through ``gzip`` (corpora are often shipped as ``corpus.jsonl.gz``).
 """
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 from typing import Any, Iterator
@@ -23,7 +25,8 @@ def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict[str, Any]]]:
     Raises:
         DataError: a line is not valid JSON or not UTF-8, or holds something other than a JSON object.
     """
-    with open(path, encoding="utf-8-sig", errors="surrogateescape") as fh:
+    opener = gzip.open if str(path).endswith(".gz") else open
+    with opener(path, "rt", encoding="utf-8-sig", errors="surrogateescape") as fh:
         for n, line in enumerate(fh, start=1):
             if not line.strip():
                 continue

@@ -4,7 +4,8 @@ Commands, configs and the demo name their data by a string: ``"bundled"`` (the X
 the package, so that the quickstart, the tests and the demo run offline), a LAReQA directory, a BEIR
 directory or a table file. This module is the one place that knows the ``"bundled"`` alias (and its old
 spelling ``"xquad-r-sample"``): :func:`load_parallel_data` turns a source into canonical pairs
-(``docs/design.md``, section 1) and :func:`load_pool` into a retrieval pool.
+(``docs/design.md``, section 1), :func:`load_pool` into a retrieval pool and :func:`load_retrieval_data`
+into queries + qrels + corpus (what a corpus-scale run is scored against).
 """
 
 from __future__ import annotations
@@ -16,10 +17,12 @@ from typing import Mapping, Sequence
 
 import datasets
 
-from .beir import is_beir_dir, load_beir_pool
+from .beir import is_beir_dir, load_beir, load_beir_pool
 from .errors import DataError
 from .lareqa import load_lareqa, load_lareqa_pool
+from .miracl import is_miracl_dir, load_miracl
 from .pool import RetrievalPool
+from .retrieval_data import RetrievalData
 from .split import filter_languages
 from .tables import load_pairs
 
@@ -32,6 +35,7 @@ __all__ = [
     "is_lareqa_source",
     "load_parallel_data",
     "load_pool",
+    "load_retrieval_data",
     "resolve_data_source",
 ]
 
@@ -82,18 +86,41 @@ def load_parallel_data(
     return filter_languages(ds, languages) if languages else ds
 
 
-def load_pool(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
-              split: str = "test") -> RetrievalPool:
-    """A BEIR or LAReQA directory (``"bundled"`` = the XQuAD-R sample shipped with the package) as a pool.
-
-    ``split`` names the BEIR qrels file; ``context`` only applies to LAReQA data.
-    """
+def _data_dir(source: str | os.PathLike) -> Path:
     p = Path(resolve_data_source(str(source)))
     if not p.is_dir():
-        raise DataError(f"--data {source}: not a directory (expected a LAReQA directory of <lang>.json files or "
-                        "a BEIR directory with corpus.jsonl, queries.jsonl, qrels/).")
+        raise DataError(f"--data {source}: not a directory (expected a LAReQA directory of <lang>.json files, "
+                        "a BEIR directory with corpus.jsonl, queries.jsonl, qrels/, or a MIRACL directory).")
+    return p
+
+
+def load_pool(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
+              split: str | None = None) -> RetrievalPool:
+    """A BEIR, MIRACL or LAReQA directory (``"bundled"`` = the XQuAD-R sample shipped with the package) as a pool.
+
+    ``split`` names the BEIR / MIRACL qrels (default ``"test"`` / ``"dev"``); ``context`` only applies to
+    LAReQA data. A MIRACL pool holds the whole corpus of each language: fine for small sets only.
+    """
+    p = _data_dir(source)
+    if context and (is_beir_dir(p) or is_miracl_dir(p)):
+        logger.warning("--context has no meaning for BEIR or MIRACL data; ignored.")
     if is_beir_dir(p):
-        if context:
-            logger.warning("--context has no meaning for BEIR data; ignored.")
-        return load_beir_pool(p, split=split, languages=languages)
+        return load_beir_pool(p, split=split or "test", languages=languages)
+    if is_miracl_dir(p):
+        return load_miracl(p, split=split or "dev", languages=languages).to_pool()
     return load_lareqa_pool(p, languages=languages, context=context)
+
+
+def load_retrieval_data(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
+                        split: str | None = None, corpus: str = "full") -> RetrievalData:
+    """Queries, qrels and corpus of a BEIR, MIRACL or LAReQA directory (:class:`RetrievalData`).
+
+    ``corpus="ids"`` reads only document ids and languages (enough to score a run). A LAReQA pool is
+    small and always loaded whole: its qrels say query ``q`` finds candidate ``c`` iff ``c`` answers q's group.
+    """
+    p = _data_dir(source)
+    if is_beir_dir(p):
+        return load_beir(p, split=split or "test", languages=languages, corpus=corpus)
+    if is_miracl_dir(p):
+        return load_miracl(p, split=split or "dev", languages=languages, corpus=corpus)
+    return RetrievalData.from_pool(load_lareqa_pool(p, languages=languages, context=context))

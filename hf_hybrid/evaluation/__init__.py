@@ -2,6 +2,8 @@
 
 - :mod:`~hf_hybrid.evaluation.metrics_core`: the metric numbers, pure NumPy, from the rank counting of
   :mod:`~hf_hybrid.evaluation.ranking` (the ``evaluate`` metric Space ships byte-identical copies of both);
+- :mod:`~hf_hybrid.evaluation.topk`: the same metrics from a run (top-k candidates per query, qrels),
+  :func:`compute_topk_metrics` (shipped to the Space too);
 - :mod:`~hf_hybrid.evaluation.result`: :class:`RetrievalResult` (summary, JSON, markdown, heatmap);
 - :mod:`~hf_hybrid.evaluation.cache`: :class:`EmbeddingCache` keyed by :func:`model_fingerprint`;
 - :mod:`~hf_hybrid.evaluation.evaluate`: :func:`evaluate_scores`, :func:`evaluate_embeddings`,
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from hf_hybrid.evaluation.metrics_core import compute_retrieval_metrics
     from hf_hybrid.evaluation.result import RetrievalResult
     from hf_hybrid.evaluation.st_evaluator import LAReQAEvaluator
+    from hf_hybrid.evaluation.topk import compute_topk_metrics
 
 # Imported on first use: `python -m hf_hybrid.evaluation.metrics_core` must not find its own module
 # already imported by this package, and LAReQAEvaluator pulls in sentence-transformers.
@@ -34,6 +37,7 @@ _LAZY = {
     "LAReQAEvaluator": "st_evaluator",
     "RetrievalResult": "result",
     "compute_retrieval_metrics": "metrics_core",
+    "compute_topk_metrics": "topk",
     "default_cache_dir": "cache",
     "evaluate_embeddings": "evaluate",
     "evaluate_model": "evaluate",

@@ -1,10 +1,11 @@
 """LAReQA-style retrieval metrics in pure NumPy: the single implementation of ``docs/design.md`` section 3.
 
 This file and :mod:`ranking` (the rank counting it calls) are the one source of truth for the metric
-numbers.  They are imported by ``hf_hybrid.evaluation`` and shipped, byte for byte and under the same
-names, as ``spaces/lareqa_metric/metrics_core.py`` and ``spaces/lareqa_metric/ranking.py`` next to the
-``evaluate`` metric script (the Space runs without hf_hybrid installed, so both files depend on NumPy
-only).  After editing either, regenerate the copies with::
+numbers; :mod:`topk` computes the same numbers from a top-k run.  They are imported by
+``hf_hybrid.evaluation`` and shipped, byte for byte and under the same names, as
+``spaces/lareqa_metric/metrics_core.py``, ``ranking.py`` and ``topk.py`` next to the ``evaluate`` metric
+script (the Space runs without hf_hybrid installed, so the three files depend on NumPy only).  After
+editing any of them, regenerate the copies with::
 
     python -m hf_hybrid.evaluation.metrics_core spaces/lareqa_metric
 
@@ -363,11 +364,11 @@ def _assemble(langs, rank_keys, pool_sum, pool_n, pool_skip, cell_sum, cell_n, c
     }
 
 
-_SHIPPED = ("metrics_core.py", "ranking.py")  # the files the metric Space holds, same names as here
+_SHIPPED = ("metrics_core.py", "ranking.py", "topk.py")  # the files the metric Space holds, same names as here
 
 
 def _write_copy(target: str) -> None:
-    """Write this file and ``ranking.py``, unchanged, into the folder ``target`` (the Space), atomically."""
+    """Write this file, ``ranking.py`` and ``topk.py``, unchanged, into the folder ``target`` (the Space), atomically."""
     import os
 
     here = os.path.dirname(os.path.abspath(__file__))

@@ -1,20 +1,21 @@
 # Copyright 2025 The hf-hybrid developers. Licensed under the Apache License, Version 2.0.
 """LAReQA retrieval metrics as a Hugging Face `evaluate` metric.
 
-The numbers are computed by metrics_core.py and ranking.py, byte-identical copies of
-hf_hybrid/evaluation/metrics_core.py and hf_hybrid/evaluation/ranking.py (the hf-hybrid library and this
-metric share one implementation and cannot drift; the copies exist because the Space runs without
-hf-hybrid installed).
+The numbers are computed by metrics_core.py, ranking.py and (the "run" configuration: metrics from the
+top-k candidates of each query) topk.py, byte-identical copies of the files of the same names in
+hf_hybrid/evaluation/ (the hf-hybrid library and this metric share one implementation and cannot drift;
+the copies exist because the Space runs without hf-hybrid installed).
 """
 
 import datasets
 import evaluate
 
 # evaluate copies only the local files this script imports itself (not those they import), so ranking.py,
-# which metrics_core.py imports, is named here too.  No comment may end these two lines: evaluate would
+# which metrics_core.py imports, is named here too.  No comment may end these three lines: evaluate would
 # read it as the URL to download the module from.
 from .metrics_core import CORE_VERSION, compute_retrieval_metrics
 from .ranking import rank_metrics
+from .topk import TOPK_VERSION, compute_topk_metrics
 
 _CITATION = """\
 @inproceedings{roy-etal-2020-lareqa,
@@ -48,6 +49,17 @@ Args:
         (cosine when the embeddings are L2-normalised, or with normalize=True).
     languages: optional order of the matrix rows/columns (default: sorted).
     k_values: Recall@k cut-offs (default [1, 5, 10, 100]); mrr_k, ndcg_k (default 10); top_k (default 10).
+The "run" configuration (evaluate.load("lareqa_metric", "run")) scores the top-k lists of a search run:
+    predictions: per query, its retrieved doc ids, best first (at most k; ties already in run order).
+    references: per query, its query id.   query_langs: per query, its language code.
+    qrels: {query id: {doc id: relevance}} (relevance > 0 is relevant; nDCG uses it as the gain).
+    doc_langs: {doc id: language} for every retrieved and relevant doc (omitted: every query and doc 'und').
+    k: the run depth (default: the longest list); default k_values: [1, 5, 10, 100] up to k, and k.
+    missing_queries: "skip" (default: the examples are the queries; qrels queries without an example are
+        only counted in run.num_missing_from_run), "zero" (they score 0; their languages go in
+        query_langs_extra={query id: language}) or "error".
+    Same output layout; map = mAP@k, max_rd = MaxRD@k (missing relevant docs at rank k + 1); with every
+    candidate in every list they equal the dense numbers exactly.
 Returns:
     languages, score_function, num_queries, num_candidates,
     pool: {map, max_rd, recall@k..., mrr@10, ndcg@10, num_evaluated, num_skipped},
@@ -72,7 +84,7 @@ class LareqaMetric(evaluate.Metric):
     """LAReQA pool mAP, language-pair matrix, MaxRD, top-k language shares, Recall/MRR/nDCG."""
 
     def _info(self):
-        row_type = "float32" if self.config_name == "embeddings" else "float64"
+        row_type = {"embeddings": "float32", "run": "string"}.get(self.config_name, "float64")
         return evaluate.MetricInfo(
             description=_DESCRIPTION,
             citation=_CITATION,
@@ -88,8 +100,16 @@ class LareqaMetric(evaluate.Metric):
         )
 
     def _compute(self, predictions, references, query_langs, candidate_groups=None, candidate_langs=None,
-                 candidate_embeddings=None, languages=None, k_values=(1, 5, 10, 100), mrr_k=10, ndcg_k=10,
-                 top_k=10, normalize=False):
+                 candidate_embeddings=None, languages=None, k_values=None, mrr_k=10, ndcg_k=10,
+                 top_k=10, normalize=False, qrels=None, doc_langs=None, k=None, missing_queries="skip",
+                 query_langs_extra=None):
+        if self.config_name == "run":
+            return _compute_run(predictions, references, query_langs, qrels=qrels, doc_langs=doc_langs, k=k,
+                                languages=languages, k_values=k_values, mrr_k=mrr_k, ndcg_k=ndcg_k, top_k=top_k,
+                                missing_queries=missing_queries, query_langs_extra=query_langs_extra)
+        if qrels is not None or doc_langs is not None:
+            raise ValueError('qrels/doc_langs belong to the "run" configuration: evaluate.load(..., "run").')
+        k_values = (1, 5, 10, 100) if k_values is None else k_values
         query_groups = [str(g) for g in references]
         query_langs = [str(x) for x in query_langs]
         if candidate_groups is None:
@@ -115,6 +135,35 @@ class LareqaMetric(evaluate.Metric):
             result = compute_retrieval_metrics(_stack(predictions, "predictions"), **common)
         result["settings"]["metric_module_core_version"] = CORE_VERSION
         return result
+
+
+class _RankedRun:
+    """The run form topk.py reads: ids per query, best first; scores only carry that order."""
+
+    def __init__(self, query_ids, doc_ids):
+        self.query_ids = [str(q) for q in query_ids]
+        self.doc_ids = [[str(d) for d in row] for row in doc_ids]
+        self.scores = [[-float(i) for i in range(len(row))] for row in self.doc_ids]
+
+
+def _compute_run(predictions, references, query_langs, *, qrels, doc_langs, query_langs_extra, **options):
+    """The "run" configuration: predictions = ranked doc ids per query, references = query ids."""
+    if qrels is None:
+        raise ValueError('the "run" configuration needs qrels={query id: {doc id: relevance}}.')
+    if len(predictions) == 0:
+        raise ValueError("no queries: predictions is empty (nothing to evaluate).")
+    q_langs = {**{str(q): str(x) for q, x in (query_langs_extra or {}).items()},
+               **{str(q): str(x) for q, x in zip(references, query_langs)}}
+    if doc_langs is None:
+        if set(q_langs.values()) != {"und"}:
+            raise ValueError("doc_langs is missing: give the language of every retrieved and relevant doc, or "
+                             "query_langs 'und' for a monolingual run.")
+        q_langs = None
+    run = _RankedRun(references, predictions)
+    result = compute_topk_metrics(run, qrels, doc_langs=doc_langs, query_langs=q_langs, **options)
+    result["settings"]["metric_module_core_version"] = CORE_VERSION
+    result["settings"]["metric_module_topk_version"] = TOPK_VERSION
+    return result
 
 
 def _stack(rows, name):

@@ -43,3 +43,18 @@ def test_beir_records_need_an_id(tmp_path):
     (root / "queries.jsonl").write_text(json.dumps({"_id": "q1", "text": "a"}) + "\n" + json.dumps({"text": "b"}))
     with pytest.raises(DataError, match=r"queries.jsonl: line 2: expected an object with an '_id' field"):
         load_beir_pool(root)
+
+
+def test_load_beir_feeds_the_run_path(tmp_path):
+    from hf_hybrid.data import load_beir, load_retrieval_data
+
+    root = write_beir(tmp_path / "beir")
+    data = load_beir(root)
+    assert data.query_ids == ["q1", "q2"] and data.qrels == {"q1": {"d1": 1}, "q2": {"d3": 2, "d1": 0}}
+    assert data.doc_ids == ["d1", "d2", "d3"] and data.doc_titles == ["Paris", "", ""]
+    assert data.to_pool().cand_groups == load_beir_pool(root).cand_groups          # the same pool either way
+    ids = load_retrieval_data(root, corpus="ids")
+    assert ids.doc_texts is None and ids.doc_lang_map() == {"d1": "und", "d2": "und", "d3": "und"}
+    assert load_beir(root, corpus="none").doc_ids is None
+    (root / "qrels" / "test.tsv").write_text("q1\td9\t1\nq2\td3\t1\n")
+    assert load_beir(root).qrels == {"q1": {}, "q2": {"d3": 1}}                   # d9 is not in the corpus

@@ -14,12 +14,14 @@ import pytest
 from retrieval_fixtures import flatten, random_pool
 
 from hf_hybrid.evaluation.metrics_core import compute_retrieval_metrics
+from hf_hybrid.evaluation.topk import compute_topk_metrics
 
 ROOT = Path(__file__).resolve().parents[2]
 SPACE = ROOT / "spaces" / "lareqa_metric"
 CORE = ROOT / "hf_hybrid" / "evaluation" / "metrics_core.py"
 RANKING = ROOT / "hf_hybrid" / "evaluation" / "ranking.py"
-SHIPPED = (CORE, RANKING)  # the Space holds byte-identical copies under the same names
+TOPK = ROOT / "hf_hybrid" / "evaluation" / "topk.py"
+SHIPPED = (CORE, RANKING, TOPK)  # the Space holds byte-identical copies under the same names
 
 
 @pytest.fixture(scope="module")
@@ -171,3 +173,41 @@ def test_app_builds_the_widget_and_computes(metric):
     fns = list(demo.fns.values()) if isinstance(demo.fns, dict) else list(demo.fns)
     out = fns[0].fn(data)                                   # what the Submit button runs
     assert out["pool"]["map"] == 1.0 and out["languages"] == ["de", "en"]
+
+
+def _ranked_run(seed=6):
+    rng = np.random.default_rng(seed)
+    S, qg, cg, ql, cl = random_pool(rng, nq_groups=10, coverage=0.8)
+    qids, cids = [f"q{i}" for i in range(len(qg))], [f"c{j}" for j in range(len(cg))]
+    order = np.argsort(-S, axis=1, kind="stable")[:, :12]
+    qrels = {q: {cids[j]: 1 for j in range(len(cg)) if g in cg[j]} for q, g in zip(qids, qg)}
+    return qids, [[cids[j] for j in row] for row in order], qrels, ql, dict(zip(cids, cl))
+
+
+def test_run_configuration_gives_the_library_numbers():
+    qids, ranked, qrels, ql, doc_langs = _ranked_run()
+    run_metric = evaluate.load(str(SPACE), "run")
+    out = run_metric.compute(predictions=ranked, references=qids, query_langs=ql, qrels=qrels, doc_langs=doc_langs,
+                             k_values=[1, 5, 10])
+    lib = compute_topk_metrics({q: {d: -float(i) for i, d in enumerate(row)} for q, row in zip(qids, ranked)}, qrels,
+                               doc_langs=doc_langs, query_langs=dict(zip(qids, ql)), k_values=[1, 5, 10],
+                               missing_queries="skip")
+    assert out["settings"].pop("metric_module_topk_version") == lib["settings"]["topk_version"]
+    assert out["settings"].pop("metric_module_core_version") == lib["settings"]["core_version"]
+    assert out == lib and out["score_function"] == "run" and out["run"]["k"] == 12
+
+
+def test_run_configuration_missing_queries_and_monolingual():
+    run_metric = evaluate.load(str(SPACE), "run")
+    qrels = {"q1": {"a": 1}, "q2": {"b": 1}}
+    kw = dict(predictions=[["a", "b"]], references=["q1"], query_langs=["und"], qrels=qrels, mrr_k=2, ndcg_k=2)
+    out = run_metric.compute(**kw)                                  # default "skip": the examples are the queries
+    assert out["pool"]["map"] == 1.0 and out["run"]["num_missing_from_run"] == 1 and out["languages"] == ["und"]
+    out = run_metric.compute(**kw, missing_queries="zero")
+    assert out["pool"]["map"] == 0.5
+    with pytest.raises(ValueError, match="doc_langs is missing"):
+        run_metric.compute(**{**kw, "query_langs": ["en"]})
+    with pytest.raises(ValueError, match="needs qrels"):
+        run_metric.compute(**{**kw, "qrels": None})
+    with pytest.raises(ValueError, match='belong to the "run" configuration'):
+        evaluate.load(str(SPACE)).compute(predictions=[[0.1]], references=["a"], query_langs=["en"], qrels=qrels)
