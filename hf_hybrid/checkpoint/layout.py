@@ -28,6 +28,7 @@ HF_HYBRID_CONFIG_NAME = "hf_hybrid_config.json"
 TRAINING_RECORD_NAME = "hf_hybrid_training.json"
 CARD_INPUTS_NAME = "hf_hybrid_card.json"
 SAMPLER_STATE_NAME = "sampler_state.json"
+WEIGHTS_SOURCE_NAME = "hf_hybrid_source.json"  # a converted checkpoint: where its weights came from
 PASSAGE_SUBFOLDER = "passage_encoder"
 
 # -- transformers / PEFT

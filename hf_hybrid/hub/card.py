@@ -39,6 +39,7 @@ from hf_hybrid.checkpoint import (
     read_json,
     read_st_settings,
 )
+from hf_hybrid.checkpoint.weights_source import WeightsSource
 from hf_hybrid.evaluation import RetrievalResult
 from hf_hybrid.hub.secrets import scrub_secrets
 
@@ -245,6 +246,7 @@ def build_model_card(
                "(hybrid monolingual / cross-lingual batch sampling)." if base_model else
                "A multilingual dense retriever trained with hf-hybrid (hybrid monolingual / cross-lingual "
                "batch sampling).")
+    summary += _base_weights_line(record)
     template_rows = [{"name": r.name, "map": _fmt(r.map), "mono": _fmt(r.mono), "cross": _fmt(r.cross),
                       "max_rd": "-" if r.max_rd is None else f"{r.max_rd:.2f}",
                       "languages": _language_rows(r.matrix) if r.matrix else [],
@@ -273,6 +275,16 @@ def build_model_card(
         **usage,
     )
     return ModelCard(scrub_secrets(str(card), secrets))
+
+
+def _base_weights_line(record: Mapping[str, Any]) -> str:
+    """The summary's "Base weights: ..." sentence when training started from a converted checkpoint (the
+    record's ``model.base_weights``, see :mod:`hf_hybrid.checkpoint.weights_source`), else ""."""
+    section = record.get("model") if isinstance(record.get("model"), Mapping) else {}
+    weights = section.get("base_weights")
+    if not isinstance(weights, Mapping) or not {"model_id", "converted_from", "weights"} <= weights.keys():
+        return ""
+    return f" Base weights: `{weights['model_id']}` {WeightsSource.from_dict(dict(weights)).describe()}."
 
 
 def _heatmap_name(dataset: str) -> str:

