@@ -6,6 +6,7 @@ from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 run = Path(sys.argv[1])
+expected_processes = int(sys.argv[2]) if len(sys.argv) > 2 else None
 required = ["modules.json", "config.json", "model.safetensors", "hf_hybrid_config.json", "hf_hybrid_training.json", "README.md"]
 missing = [f for f in required if not (run / f).is_file()]
 ckpts = sorted(run.glob("checkpoint-*"))
@@ -13,6 +14,13 @@ if missing or not ckpts:
     sys.exit(f"incomplete run in {run}: missing {missing}, checkpoints {ckpts}")
 if list(run.glob(".staging-*")):
     sys.exit(f"staging folder left behind in {run}")
+
+if expected_processes is not None:
+    import json
+
+    got = json.loads((run / "hf_hybrid_training.json").read_text())["training"]["num_processes"]
+    if got != expected_processes:
+        sys.exit(f"{run} was trained by {got} process(es), expected {expected_processes}")
 
 from sentence_transformers import SentenceTransformer  # noqa: E402
 from transformers import AutoModel  # noqa: E402

@@ -1,10 +1,10 @@
 """``CycleStream``: the resumable stream of the groups one batch kind may use, over an epoch permutation.
 
 Every batch kind reads its groups from a circular walk over the epoch's permutation of all groups,
-restricted to those it can use (``x-y``: groups with two or more selected languages; ``x-x-mono`` in
-language ``L``: groups that have ``L``; ``docs/design.md``, section 2). Taking the next ``k`` entries of
-such a walk gives ``k`` distinct groups (the no-duplicate invariant), its position is one integer (exact
-resume), and the restricted list is never materialised (memory O(groups)).
+restricted to those it can use (``x-y``: groups with two or more selected languages; ``x-multi``: with
+``m`` or more; ``x-x-mono`` in language ``L``: groups that have ``L``; ``docs/design.md``, section 2).
+Taking the next ``k`` entries of such a walk gives ``k`` distinct groups (the no-duplicate invariant), its
+position is one integer (exact resume), and the restricted list is never materialised (memory O(groups)).
 """
 
 from __future__ import annotations
@@ -93,8 +93,9 @@ def open_streams(perm: np.ndarray, masks: np.ndarray, subset_bits: int, strategy
                  eligibility: Eligibility, lang_bits: Sequence[int], languages: Sequence[str]
                  ) -> dict[int, CycleStream]:
     """The streams of the batch kinds ``strategy`` draws, at the start of the epoch whose permutation is
-    ``perm``: :data:`PAIR_STREAM` for ``x-y`` (groups with two or more languages of ``subset_bits``) or
-    ``x-x`` (groups with one or more), and one per language bit in ``lang_bits`` for ``x-x-mono``."""
+    ``perm``: :data:`PAIR_STREAM` for ``x-y`` (groups with two or more languages of ``subset_bits``), ``x-x``
+    (groups with one or more) or ``x-multi`` (groups with ``languages_per_group`` or more), and one per
+    language bit in ``lang_bits`` for ``x-x-mono``."""
     dt = masks.dtype.type
     sub = dt(subset_bits)
     streams: dict[int, CycleStream] = {}
@@ -102,6 +103,9 @@ def open_streams(perm: np.ndarray, masks: np.ndarray, subset_bits: int, strategy
         streams[PAIR_STREAM] = CycleStream(perm, masks, lambda m: popcount(m & sub) >= 2, eligibility.n_multi)
     elif strategy == Strategy.X_X:
         streams[PAIR_STREAM] = CycleStream(perm, masks, lambda m: (m & sub) != 0, eligibility.n_any)
+    elif strategy == Strategy.X_MULTI:
+        need = eligibility.languages_per_group
+        streams[PAIR_STREAM] = CycleStream(perm, masks, lambda m: popcount(m & sub) >= need, eligibility.n_x_multi)
     if strategy in (Strategy.X_X_MONO, Strategy.HYBRID):
         for bit in lang_bits:
             one = dt(1) << dt(int(bit))

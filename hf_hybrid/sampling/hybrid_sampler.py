@@ -1,4 +1,4 @@
-"""``HybridBatchSampler``: what lands in one batch, for ``hybrid``, ``x-x-mono``, ``x-x`` and ``x-y`` training.
+"""``HybridBatchSampler``: what lands in one batch, for ``hybrid``, ``x-x-mono``, ``x-x``, ``x-y``, ``x-multi``.
 
 Contrastive training uses the other pairs of a batch as negatives, so *what* lands in one batch is the
 training signal. A monolingual batch (all pairs in one language) teaches fine-grained ranking within a
@@ -8,10 +8,13 @@ keep (no group twice in a global batch, one batch kind per global step on every 
 among those a group has, determinism per (seed, epoch), exact resume; ``docs/design.md``, section 2) are
 not something a per-sample torch/accelerate sampler can express, hence this class.
 
-It yields lists of ``(query_row, passage_row)`` pairs of row indices into the canonical dataset;
+It yields lists of ``(query_row, passage_row)`` pairs of row indices into the canonical dataset
+(``(query_row, passage_row, negative_rows)`` with language negatives);
 :class:`~hf_hybrid.sampling.PairDataset` turns those into training examples. Its parts live next to it:
 :mod:`.group_index` (languages and rows per group), :mod:`.cycle_stream` (the groups of one kind),
-:mod:`.language_weights`, :mod:`.alpha_schedule`, :mod:`.eligibility`.
+:mod:`.batch_rows` (the languages of a step's rows), :mod:`.multi_group` (``x-multi``),
+:mod:`.language_negatives`, :mod:`.language_weights`, :mod:`.alpha_schedule`, :mod:`.eligibility`,
+:mod:`.sampler_args`.
 """
 
 from __future__ import annotations
@@ -22,51 +25,31 @@ import numpy as np
 import torch
 
 from .alpha_schedule import AlphaSchedule
+from .batch_rows import BatchRows
 from .cycle_stream import PAIR_STREAM, CycleStream, open_streams
 from .eligibility import Eligibility, check_eligibility
 from .group_index import GroupIndex
 from .kinds import BatchKind, Strategy
-from .language_weights import draw_languages, resolve_language_weights
-from .plan import KIND_OF_CODE, X_X, MONO, TAG_PAIRS, TAG_PERMUTATION, plan_epoch, seeded_rng
+from .language_negatives import LanguageNegatives, check_language_negatives
+from .language_weights import resolve_language_weights
+from .multi_group import check_languages_per_group
+from .plan import KIND_OF_CODE, MONO, TAG_PERMUTATION, plan_epoch, seeded_rng
+from .sampler_args import check_int, check_layout, parse_strategy, replicas
 
 __all__ = ["HybridBatchSampler"]
 
-_LAYOUTS = ("accelerate", "per_rank")
-
-
-def _parse_strategy(strategy: Strategy | str) -> Strategy:
-    try:
-        return Strategy(strategy)
-    except ValueError:
-        raise ValueError(f"HybridBatchSampler: unknown strategy={strategy!r}; choose one of "
-                         f"{[s.value for s in Strategy]} (docs/design.md, section 2).") from None
-
-
-def _check_int(name: str, value: Any, minimum: int, meaning: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < minimum:
-        raise ValueError(f"HybridBatchSampler: {name}={value!r} must be {meaning}.")
-    return int(value)
-
-
-def _replicas(num_replicas: int | None, rank: int | None) -> tuple[int, int]:
-    """``(num_replicas, rank)``, the missing ones from ``accelerate.PartialState()``."""
-    if num_replicas is None or rank is None:
-        from accelerate import PartialState
-
-        state = PartialState()
-        num_replicas = state.num_processes if num_replicas is None else num_replicas
-        rank = state.process_index if rank is None else rank
-    if int(num_replicas) < 1 or not 0 <= int(rank) < int(num_replicas):
-        raise ValueError(f"HybridBatchSampler: rank={rank} must be in [0, num_replicas={num_replicas}).")
-    return int(num_replicas), int(rank)
+#: state_dict() keys besides the position: the settings that change batches (a resume must keep them).
+_BATCH_SETTINGS = ("seed", "strategy", "batch_size", "num_replicas", "steps_per_epoch", "n_groups", "languages",
+                   "languages_per_group", "language_negatives", "language_negatives_from")
 
 
 class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
     """Batches of ``(query_row, passage_row)`` pairs following one of the strategies of ``docs/design.md``.
 
     Strategies (section 2): ``x-x-mono`` (one language per batch), ``x-x`` (every pair monolingual,
-    language per pair), ``x-y`` (every pair cross-lingual, both languages per pair) and ``hybrid`` (per
-    global step: an ``x-x-mono`` batch with probability ``alpha``, else ``x-y``).
+    language per pair), ``x-y`` (every pair cross-lingual, both languages per pair), ``hybrid`` (per
+    global step: an ``x-x-mono`` batch with probability ``alpha``, else ``x-y``) and ``x-multi`` (``W*B/m``
+    groups, each in ``m`` languages: :mod:`.multi_group`).
 
     **Global steps.** Everything is decided per *global* step ``s`` of epoch ``e``, identically on every
     rank, from random generators keyed by ``(seed, e, s)``: the batch kind, the mono language and the
@@ -84,11 +67,13 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
     keeps batches full and distinct. Languages: ``x-x`` draws the language of each pair among those its
     group has, with the requested weights renormalised over them; ``x-y`` draws the query language that
     way and the passage language the same way among the group's *other* languages; ``x-x-mono`` draws the
-    batch language with the requested weights (over the selected languages).
+    batch language with the requested weights (over the selected languages). ``x-multi`` takes the next
+    ``W x B / m`` groups having ``m`` or more selected languages, each in ``m`` rows (:mod:`.multi_group`).
 
     **Epoch length.** ``steps_per_epoch = n // (W x B)`` with ``drop_last=True`` (else rounded up), where
-    ``n`` is the number of groups having a selected language (``x-y``: having two or more). It depends
-    on nothing random, so ``__len__`` is exact and equal on all ranks.
+    ``n`` is the number of groups having a selected language (``x-y``: having two or more; ``x-multi``:
+    ``m`` or more, over ``W x B / m``). It depends on nothing random, so ``__len__`` is exact and equal on
+    all ranks.
 
     **Layouts (the accelerate trap).** accelerate's ``BatchSamplerShard`` (HF Trainer default) makes every
     rank iterate the whole batch sampler and keeps batch ``i`` for rank ``i % W``. With
@@ -116,10 +101,12 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         strategy: a :class:`Strategy` or its value: ``"hybrid"``, ``"x-x-mono"``, ``"x-x"`` or ``"x-y"``.
         alpha: probability of an ``x-x-mono`` batch in ``hybrid``; with a linear schedule, its value at the
             first global step.
-        alpha_schedule: ``"constant"`` or ``"linear"`` (from ``alpha`` to ``alpha_end`` over
-            ``total_steps`` global steps, then constant at ``alpha_end``); see :class:`AlphaSchedule`.
-        alpha_end: alpha at the last step of a linear schedule (only with ``alpha_schedule="linear"``).
-        total_steps: global steps of the whole training for the linear schedule; default
+        alpha_schedule: ``"constant"``, ``"linear"``, ``"cosine"`` (from ``alpha`` to ``alpha_end`` over
+            ``total_steps`` global steps, then constant at ``alpha_end``) or ``"step"`` (``alpha``, then
+            ``alpha_end`` from the ``alpha_switch`` fraction of training on); see :class:`AlphaSchedule`.
+        alpha_end: alpha at the last step of a non-constant schedule (only with those).
+        alpha_switch: ``step`` only: the fraction of ``total_steps`` before the switch, in (0, 1).
+        total_steps: global steps of the whole training for a non-constant schedule; default
             ``steps_per_epoch * num_epochs``.
         num_epochs: number of epochs, used only to default ``total_steps``.
         languages: restrict sampling to these language codes (default: all in the data).
@@ -128,12 +115,18 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             ``{language: weight}`` (languages left out, or with weight 0, are not sampled).
         language_temperature: ``tau`` of ``language_weights="temperature"`` (1 = proportional, large =
             uniform); not the loss temperature.
+        languages_per_group: ``x-multi`` only: ``m``, the languages (rows) of each group in a batch; must divide
+            ``batch_size``; default 2.
+        language_negatives: ``k`` negatives in the query's language per cross-lingual pair, from other groups
+            (:mod:`.language_negatives`); items become ``(query_row, passage_row, negative_rows)``. 0 = off.
+        language_negatives_from: ``"article"`` (the query's article first; default) or ``"any"``.
         seed: non-negative integer; all randomness derives from it.
         drop_last: drop the last incomplete global batch of an epoch (else pad it by wrapping the stream).
         num_replicas, rank: number of data-parallel processes and this one's index; default from
             ``accelerate.PartialState()``.
         layout: ``"accelerate"`` or ``"per_rank"`` (see above).
-        group_column, lang_column: column names when ``data`` is a dataset.
+        group_column, lang_column, article_column: column names when ``data`` is a dataset (the article
+            only for language negatives).
     """
 
     def __init__(
@@ -145,11 +138,15 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         alpha: float = 0.5,
         alpha_schedule: str = "constant",
         alpha_end: float | None = None,
+        alpha_switch: float | None = None,
         total_steps: int | None = None,
         num_epochs: int | None = None,
         languages: Sequence[str] | None = None,
         language_weights: str | Mapping[str, float] = "uniform",
         language_temperature: float | None = None,
+        languages_per_group: int | None = None,
+        language_negatives: int = 0,
+        language_negatives_from: str | None = None,
         seed: int = 0,
         drop_last: bool = True,
         num_replicas: int | None = None,
@@ -157,16 +154,14 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         layout: str = "accelerate",
         group_column: str = "group_id",
         lang_column: str = "lang",
+        article_column: str = "article",
     ) -> None:
         super().__init__()
-        self.strategy = _parse_strategy(strategy)
-        if layout not in _LAYOUTS:
-            raise ValueError(f"HybridBatchSampler: unknown layout={layout!r}; choose 'accelerate' (HF Trainer / "
-                             "accelerate.prepare) or 'per_rank' (raw torch DDP, no batch sharding).")
-        self.layout = layout
-        self.batch_size = _check_int("batch_size", batch_size, 1, "a positive integer (pairs per process and step)")
-        self.seed = _check_int("seed", seed, 0, "a non-negative integer")
-        self.num_replicas, self.rank = _replicas(num_replicas, rank)
+        self.strategy = parse_strategy(strategy)
+        self.layout = check_layout(layout)
+        self.batch_size = check_int("batch_size", batch_size, 1, "a positive integer (pairs per process and step)")
+        self.seed = check_int("seed", seed, 0, "a non-negative integer")
+        self.num_replicas, self.rank = replicas(num_replicas, rank)
         self.drop_last = bool(drop_last)
         self.global_batch_size = self.batch_size * self.num_replicas
         self.index = data if isinstance(data, GroupIndex) else GroupIndex.from_dataset(data, group_column, lang_column)
@@ -183,19 +178,31 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         self._subset = self.index.bits(self.languages)
         self._mono_p = self._weights[self._lang_bits] / self._weights[self._lang_bits].sum()
 
-        self.eligibility = Eligibility.count(self.index, self.languages, lang_counts)
-        self.steps_per_epoch = self.eligibility.steps_per_epoch(self.strategy, self.global_batch_size, self.drop_last)
+        source = "article" if language_negatives_from is None else language_negatives_from
         try:
+            self.languages_per_group = check_languages_per_group(self.strategy, languages_per_group, self.batch_size)
+            self.eligibility = Eligibility.count(self.index, self.languages, lang_counts, self.languages_per_group)
+            self.steps_per_epoch = self.eligibility.steps_per_epoch(self.strategy, self.global_batch_size,
+                                                                    self.drop_last)
             self.schedule = AlphaSchedule.from_arguments(alpha_schedule, alpha, alpha_end, total_steps, num_epochs,
-                                                         self.steps_per_epoch)
+                                                         self.steps_per_epoch, alpha_switch)
+            self.language_negatives = check_language_negatives(language_negatives, source, self.strategy,
+                                                               self.schedule, self.languages_per_group)
         except ValueError as err:
             raise ValueError(f"HybridBatchSampler: {err}") from None
         check_eligibility(self.eligibility, self.strategy, self.schedule, self.languages, self.batch_size,
                           self.num_replicas)
         self.alpha, self.alpha_schedule = self.schedule.start, self.schedule.shape
-        self.total_steps = self.schedule.total_steps
-        self.alpha_end = self.schedule.end if self.schedule.shape == "linear" else None
+        self.total_steps, self.alpha_switch = self.schedule.total_steps, self.schedule.switch
+        self.alpha_end = self.schedule.end if self.schedule.shape != "constant" else None
         self.n_single_language_groups = self.eligibility.n_single  # never in an x-y batch
+        self.language_negatives_from = source if self.language_negatives else None
+        self._rows = BatchRows(self.index, self._subset, self._weights, self.seed,
+                               self.eligibility.groups_per_step(self.strategy, self.global_batch_size),
+                               self.languages_per_group)
+        self._negatives = (LanguageNegatives.from_data(data, self.index, self.language_negatives, source, self.seed,
+                                                       self._subset, self._rows.groups_per_step, article_column)
+                           if self.language_negatives else None)
 
         self._epoch = 0
         self._start_step = 0  # where the next __iter__ starts (set by load_state_dict)
@@ -221,12 +228,16 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             "alpha": self.alpha,
             "alpha_schedule": self.alpha_schedule,
             "alpha_end": self.alpha_end,
+            "alpha_switch": self.alpha_switch,
             "total_steps": self.total_steps,
             "language_weights": (dict(self.language_weights) if isinstance(self.language_weights, Mapping)
                                  else self.language_weights),
             "language_temperature": self.language_temperature,
             "languages": list(self.languages),
             "language_probabilities": self.language_probabilities,
+            "languages_per_group": self.languages_per_group,
+            "language_negatives": self.language_negatives,
+            "language_negatives_from": self.language_negatives_from,
             "batch_size": self.batch_size,
             "num_replicas": self.num_replicas,
             "global_batch_size": self.global_batch_size,
@@ -278,17 +289,12 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-serialisable position: the epoch and the global steps of it already handed out in full."""
-        return {
-            "epoch": self._epoch,
-            "step": self._yielded_steps,
-            "seed": self.seed,
-            "strategy": self.strategy.value,
-            "batch_size": self.batch_size,
-            "num_replicas": self.num_replicas,
-            "steps_per_epoch": self.steps_per_epoch,
-            "n_groups": self.index.n_groups,
-            "languages": list(self.languages),
-        }
+        settings = {"seed": self.seed, "strategy": self.strategy.value, "batch_size": self.batch_size,
+                    "num_replicas": self.num_replicas, "steps_per_epoch": self.steps_per_epoch,
+                    "n_groups": self.index.n_groups, "languages": list(self.languages),
+                    "languages_per_group": self.languages_per_group, "language_negatives": self.language_negatives,
+                    "language_negatives_from": self.language_negatives_from}
+        return {"epoch": self._epoch, "step": self._yielded_steps, **settings}
 
     def load_state_dict(self, state: Mapping[str, Any]) -> None:
         """Make the next iteration start at ``state["step"]`` of ``state["epoch"]``.
@@ -300,7 +306,7 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
             if key not in state:
                 raise ValueError(f"HybridBatchSampler.load_state_dict: missing key {key!r} in {dict(state)}.")
         mine = self.state_dict()
-        for key in ("seed", "strategy", "batch_size", "num_replicas", "steps_per_epoch", "n_groups", "languages"):
+        for key in _BATCH_SETTINGS:
             if key in state and state[key] != mine[key]:
                 raise ValueError(
                     f"HybridBatchSampler.load_state_dict: the state was saved with {key}={state[key]!r}, this "
@@ -346,34 +352,23 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         if start:
             kinds, langs = self._plan(epoch)
             done_kinds, done_langs = kinds[:start], langs[:start]
-            gb = self.global_batch_size
+            per_step = self._rows.groups_per_step
             if PAIR_STREAM in streams:
-                streams[PAIR_STREAM].seek(int(np.count_nonzero(done_kinds != MONO)) * gb)
+                streams[PAIR_STREAM].seek(int(np.count_nonzero(done_kinds != MONO)) * per_step)
             mono_langs = done_langs[done_kinds == MONO]
             for bit, count in zip(*np.unique(mono_langs, return_counts=True)):
-                streams[int(bit)].seek(int(count) * gb)
+                streams[int(bit)].seek(int(count) * per_step)
         return streams
 
     def _global_batch(self, epoch: int, step: int, kind: int, lang: int,
-                      streams: dict[int, CycleStream]) -> tuple[np.ndarray, np.ndarray]:
-        """Query and passage rows of the ``W x B`` pairs of one global step."""
-        gb = self.global_batch_size
-        index = self.index
-        if kind == MONO:  # x-x-mono in one language
-            groups = streams[lang].take(gb)
-            rows = index.rows(groups, lang)
-            return rows, rows
-        groups = streams[PAIR_STREAM].take(gb)
-        rng = seeded_rng(self.seed, TAG_PAIRS, epoch, step)
-        masks = index.masks[groups] & index.masks.dtype.type(self._subset)
-        q_lang = draw_languages(masks, self._weights, rng)
-        q_rows = index.rows(groups, q_lang)
-        if kind == X_X:  # x-x: same row for query and passage
-            return q_rows, q_rows
-        dt = masks.dtype.type
-        others = masks & ~(dt(1) << q_lang.astype(masks.dtype))
-        p_rows = index.rows(groups, draw_languages(others, self._weights, rng))
-        return q_rows, p_rows
+                      streams: dict[int, CycleStream]) -> list[tuple]:
+        """The ``W x B`` items of one global step: ``(query_row, passage_row[, negative_rows])``."""
+        groups, q_bits, p_bits = self._rows.draw(epoch, step, kind, lang, streams)
+        q_rows = self.index.rows(groups, q_bits).tolist()
+        p_rows = q_rows if p_bits is q_bits else self.index.rows(groups, p_bits).tolist()
+        if self._negatives is None:
+            return list(zip(q_rows, p_rows))
+        return list(zip(q_rows, p_rows, self._negatives.draw(epoch, step, groups, q_bits, p_bits)))
 
     def __iter__(self) -> Iterator[list[tuple[int, int]]]:
         epoch, start = self._epoch, self._start_step
@@ -387,9 +382,8 @@ class HybridBatchSampler(torch.utils.data.Sampler[list[tuple[int, int]]]):
         ranks = range(w) if self.layout == "accelerate" else (self.rank,)
         last = ranks[-1]
         for step in range(start, self.steps_per_epoch):
-            q_rows, p_rows = self._global_batch(epoch, step, int(kinds[step]), int(langs[step]), streams)
-            q_list, p_list = q_rows.tolist(), p_rows.tolist()
+            items = self._global_batch(epoch, step, int(kinds[step]), int(langs[step]), streams)
             for r in ranks:
                 if r == last:  # the step is fully handed out once its last slice is
                     self._yielded_steps = step + 1
-                yield list(zip(q_list[r * b:(r + 1) * b], p_list[r * b:(r + 1) * b]))
+                yield items[r * b:(r + 1) * b]

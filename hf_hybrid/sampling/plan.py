@@ -15,13 +15,15 @@ import numpy as np
 from .alpha_schedule import AlphaSchedule
 from .kinds import BatchKind, Strategy
 
-__all__ = ["CROSS", "KIND_OF_CODE", "X_X", "MONO", "TAG_PAIRS", "TAG_PERMUTATION", "plan_epoch", "seeded_rng"]
+__all__ = ["CROSS", "KIND_OF_CODE", "MONO", "MULTI", "TAG_NEGATIVES", "TAG_PAIRS", "TAG_PERMUTATION", "X_X",
+           "plan_epoch", "seeded_rng"]
 
-TAG_PERMUTATION, TAG_PLAN, TAG_PAIRS = 1, 2, 3
+#: Purposes of the seeded generators (``TAG_NEGATIVES``: the language negatives of a step).
+TAG_PERMUTATION, TAG_PLAN, TAG_PAIRS, TAG_NEGATIVES = 1, 2, 3, 4
 #: Kind codes of a plan (int8), and the :class:`BatchKind` of each code.
-MONO, CROSS, X_X = 0, 1, 2
-KIND_OF_CODE = (BatchKind.MONO, BatchKind.CROSS, BatchKind.X_X)
-_FIXED_CODE = {Strategy.X_X_MONO: MONO, Strategy.X_Y: CROSS, Strategy.X_X: X_X}
+MONO, CROSS, X_X, MULTI = 0, 1, 2, 3
+KIND_OF_CODE = (BatchKind.MONO, BatchKind.CROSS, BatchKind.X_X, BatchKind.MULTI)
+_FIXED_CODE = {Strategy.X_X_MONO: MONO, Strategy.X_Y: CROSS, Strategy.X_X: X_X, Strategy.X_MULTI: MULTI}
 
 
 def seeded_rng(seed: int, tag: int, epoch: int = 0, step: int = 0) -> np.random.Generator:

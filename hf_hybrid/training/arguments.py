@@ -21,8 +21,11 @@ from dataclasses import dataclass, field
 import numpy as np
 from transformers import TrainingArguments
 
+from ..modeling.loss import MULTI_POSITIVE_FORMS
 from ..sampling import ALPHA_SCHEDULES, AlphaSchedule, Strategy
+from ..sampling.language_negatives import LANGUAGE_NEGATIVE_SOURCES, check_language_negatives
 from ..sampling.language_weights import resolve_language_weights
+from ..sampling.multi_group import check_languages_per_group
 from .chunking import check_chunk_size
 
 #: ``model_name_or_path`` value that builds a small random-init encoder (tests and smoke runs only).
@@ -47,6 +50,11 @@ class ModelArguments:
         "help": "InfoNCE temperature (the initial value if learnable); not the language_temperature of sampling."})
     learnable_temperature: bool = field(default=False, metadata={"help": "Learn the loss temperature."})
     symmetric_loss: bool = field(default=False, metadata={"help": "Add the passage-to-query InfoNCE term."})
+    multi_positive: str = field(default="mean", metadata={
+        "help": "How a query with several positives (x-multi: its group's passages in m languages) is scored: mean "
+                "= -mean over the positives of log softmax (SupCon L_out; every translation must rank high), sum = "
+                "-log of the softmax mass of all positives (MIL-NCE). Identical when each group occurs once.",
+        "choices": list(MULTI_POSITIVE_FORMS)})
     lora: bool = field(default=False, metadata={"help": "Train a LoRA adapter (PEFT) instead of all weights."})
     lora_r: int = field(default=8, metadata={"help": "LoRA rank."})
     lora_alpha: int = field(default=16, metadata={"help": "LoRA alpha."})
@@ -59,6 +67,8 @@ class ModelArguments:
     tiny_vocab_size: int = field(default=8000, metadata={"help": f"'{TINY_MODEL}' encoder: tokenizer vocabulary size."})
 
     def __post_init__(self) -> None:
+        if self.multi_positive not in MULTI_POSITIVE_FORMS:
+            raise ValueError(f"multi_positive={self.multi_positive!r} is not one of {list(MULTI_POSITIVE_FORMS)}.")
         if self.model_name_or_path == "demo" and not os.path.isdir("demo"):
             raise ValueError(f"model_name_or_path='demo' was renamed to '{TINY_MODEL}' (the small random-init encoder "
                              "for tests and smoke runs).")
@@ -89,13 +99,27 @@ class HybridTrainingArguments(TrainingArguments):
     """
 
     strategy: str = field(default=Strategy.HYBRID.value, metadata={
-        "help": "hybrid | x-x-mono | x-x | x-y", "choices": [s.value for s in Strategy]})
+        "help": "hybrid | x-x-mono | x-x | x-y | x-multi (each group in languages_per_group languages per batch, all "
+                "of them positives of its queries)", "choices": [s.value for s in Strategy]})
     alpha: float = field(default=0.5, metadata={
         "help": "Probability of a monolingual batch (hybrid); with a schedule, its value at the first step."})
     alpha_schedule: str = field(default="constant", metadata={
-        "help": "constant | linear (from alpha at the first step to alpha_end at the last).",
-        "choices": list(ALPHA_SCHEDULES)})
-    alpha_end: float | None = field(default=None, metadata={"help": "Alpha at the last step of a linear schedule."})
+        "help": "constant | linear | cosine (from alpha at the first step to alpha_end at the last, straight or along "
+                "a half cosine) | step (alpha, then alpha_end from the alpha_switch fraction of training on; alpha 1 "
+                "-> 0 is mono-first, 0 -> 1 the reverse).", "choices": list(ALPHA_SCHEDULES)})
+    alpha_end: float | None = field(default=None, metadata={
+        "help": "Alpha at the last step of a linear or cosine schedule; after the switch of a step schedule."})
+    alpha_switch: float | None = field(default=None, metadata={
+        "help": "step schedule: the fraction of training, in (0, 1), that uses alpha before alpha_end takes over."})
+    languages_per_group: int | None = field(default=None, metadata={
+        "help": "x-multi: languages (rows) of each group in a batch, m >= 1 dividing per_device_train_batch_size "
+                "(default 2): a batch is B/m groups x m languages."})
+    language_negatives: int = field(default=0, metadata={
+        "help": "Hard negatives in the query's language added to every cross-lingual pair: passages of other "
+                "questions (never one of the batch), from the query's article first. 0 = off."})
+    language_negatives_from: str = field(default="article", metadata={
+        "help": "Where language negatives come from: article (other questions of the query's article, then any) | "
+                "any (any other question in the query's language).", "choices": list(LANGUAGE_NEGATIVE_SOURCES)})
     language_weights: str = field(default="uniform", metadata={
         "help": "uniform | proportional | temperature (with language_temperature), or a {language: weight} "
                 "mapping in a config file."})
@@ -133,7 +157,20 @@ class HybridTrainingArguments(TrainingArguments):
                              "has it, e.g. recent GPUs and CPUs; fp16 on older GPUs).")
         if self.max_steps == 0 or self.max_steps < -1:
             raise ValueError(f"max_steps={self.max_steps} must be > 0 (or -1: train num_train_epochs epochs).")
+        if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and not _has_accelerator():
+            # A multi-process launch (torchrun / accelerate launch --multi_gpu) on a machine without a GPU:
+            # without this each process would train alone on the CPU and they would overwrite each other's files.
+            self.use_cpu = True
         super().__post_init__()
+
+
+def _has_accelerator() -> bool:
+    """Whether torch sees a GPU-like device (CUDA/ROCm, XPU, MPS) to train on."""
+    import torch
+
+    xpu = getattr(torch, "xpu", None)
+    return bool(torch.cuda.is_available() or (xpu is not None and xpu.is_available())
+                or torch.backends.mps.is_available())
 
 
 def check_chunk_arguments(args: HybridTrainingArguments) -> None:
@@ -155,9 +192,12 @@ def check_sampling_arguments(args: HybridTrainingArguments) -> None:
     valid = [s.value for s in Strategy]
     if str(getattr(args.strategy, "value", args.strategy)) not in valid:
         raise ValueError(f"strategy={args.strategy!r} is not one of {valid}.")
-    args.strategy = Strategy(getattr(args.strategy, "value", args.strategy)).value
-    AlphaSchedule.from_arguments(args.alpha_schedule, args.alpha, args.alpha_end, total_steps=None, num_epochs=1,
-                                 steps_per_epoch=1)
+    strategy = Strategy(getattr(args.strategy, "value", args.strategy))
+    args.strategy = strategy.value
+    schedule = AlphaSchedule.from_arguments(args.alpha_schedule, args.alpha, args.alpha_end, total_steps=None,
+                                            num_epochs=1, steps_per_epoch=1, alpha_switch=args.alpha_switch)
+    m = check_languages_per_group(strategy, args.languages_per_group, args.per_device_train_batch_size)
+    check_language_negatives(args.language_negatives, args.language_negatives_from, strategy, schedule, m)
     if args.language_weights == "temperature" and args.language_temperature is None:
         args.language_temperature = 1.0  # tau = 1: proportional to the group counts
     # The weights rules on a stand-in for the data (a mapping's languages are checked against the data later).

@@ -4,16 +4,28 @@ Queries and passages are tokenised separately, each with its own prompt, max len
 padding a short query to the length of a long passage wastes most of the compute. Hard negatives of all
 pairs are flattened into one extra candidate block that every query of the (global) batch is scored
 against, as sentence-transformers' ``MultipleNegativesRankingLoss`` does (``docs/design.md`` section 5).
+Group ids travel along as stable 64-bit integers (:func:`group_id_hash`), so the loss can gather them across
+processes with the embeddings and treat every passage of a query's group as a positive (``x-multi``).
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from ..modeling import DualEncoder
 from .chunking import check_chunk_size, pad_in_chunks
+
+
+def group_id_hash(group_id: Any) -> int:
+    """A signed 64-bit integer for a group id, the same on every process and in every run (BLAKE2b of the id's
+    text; Python's ``hash`` is salted per process). Two ids collide with probability ~2**-64 per pair."""
+    digest = hashlib.blake2b(str(group_id).encode("utf-8"), digest_size=8).digest()
+    return int.from_bytes(digest, "little", signed=True)
 
 
 @dataclass
@@ -29,8 +41,9 @@ class PairCollator:
         length_sorted_chunks: with ``mini_batch_size``, fill the chunks with texts sorted by token length.
 
     Returns (from ``__call__``): ``{"query": BatchEncoding, "passage": BatchEncoding, "query_langs": [...],
-    "passage_langs": [...]}`` plus ``"negatives"`` when any item has hard negatives (each block in chunked
-    form, ``{"chunks": [...], "order": LongTensor}``, with ``mini_batch_size``).
+    "passage_langs": [...]}``, plus ``"negatives"`` when any item has hard negatives (each block in chunked
+    form, ``{"chunks": [...], "order": LongTensor}``, with ``mini_batch_size``), plus ``"group_ids"`` (a
+    LongTensor of :func:`group_id_hash` values) when every item has a ``group_id``.
     """
 
     model: DualEncoder
@@ -62,4 +75,6 @@ class PairCollator:
         negatives = [n for it in items for n in (it.get("negatives") or [])]
         if negatives:
             batch["negatives"] = self._encode(negatives, "passage")
+        if items and all(it.get("group_id") is not None for it in items):
+            batch["group_ids"] = torch.tensor([group_id_hash(it["group_id"]) for it in items], dtype=torch.long)
         return batch

@@ -121,7 +121,7 @@ def grad_cache_step(
 
     emb = _assemble(cached, orders)
     with forward_context():
-        loss = scale(loss_fn(emb["query"], emb["passage"], emb["negatives"]))
+        loss = scale(loss_fn(emb["query"], emb["passage"], emb["negatives"], group_ids=inputs.get("group_ids")))
     backward(loss)
 
     for i, (call, state, leaves) in enumerate(zip(calls, states, cached)):

@@ -12,18 +12,21 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+import torch
 import transformers
 from transformers import set_seed
 
 from ..checkpoint import atomic_write_json, read_json
+from ..checkpoint.known_models import canonical_model_id
 from ..data import (RetrievalPool, is_lareqa_source, load_lareqa_pool, load_parallel_data, resolve_data_source,
                     split_by_article, summarize)
 from ..modeling import DualEncoder, InfoNCELoss, apply_lora, build_tiny_encoder, merge_and_export
 from .arguments import TINY_MODEL, DataArguments, HybridTrainingArguments, ModelArguments
+from .batch_sampler import sampler_from_arguments
 from .record import DataRecord
 from .resume import (CheckpointState, check_fresh_output_dir, check_same_batches, inspect_training_checkpoint,
                      is_finished)
-from .trainer import DualEncoderTrainer, sampler_from_arguments
+from .trainer import DualEncoderTrainer
 
 logger = logging.getLogger("hf_hybrid")
 
@@ -106,7 +109,7 @@ def build_model(model_args: ModelArguments, training_args: HybridTrainingArgumen
 
 def build_loss(model_args: ModelArguments) -> InfoNCELoss:
     return InfoNCELoss(temperature=model_args.loss_temperature, learnable_temperature=model_args.learnable_temperature,
-                       symmetric=model_args.symmetric_loss)
+                       symmetric=model_args.symmetric_loss, multi_positive=model_args.multi_positive)
 
 
 def format_table(before: dict[str, float] | None, after: dict[str, float]) -> str:
@@ -117,6 +120,24 @@ def format_table(before: dict[str, float] | None, after: dict[str, float]) -> st
         a = after.get(f"after_{key}")
         lines.append(f"| {label} | {b} | {'' if a is None else f'{a:.4f}'} |")
     return "\n".join(lines)
+
+
+def warn_single_cpu_thread(training_args: HybridTrainingArguments) -> None:
+    """Say so when a CPU run uses one torch thread per process while the machine has cores to spare.
+
+    ``accelerate launch`` without a CPU config sets ``OMP_NUM_THREADS=1``: on a 2-core laptop that halves
+    the speed of a one-process run without a word. The setting stays the user's (it may be on purpose);
+    the warning says how to change it.
+    """
+    if training_args.use_cpu or not torch.cuda.is_available():
+        cores = os.cpu_count() or 1
+        local = max(int(os.environ.get("LOCAL_WORLD_SIZE", training_args.world_size) or 1), 1)
+        if torch.get_num_threads() == 1 and cores // local > 1 and training_args.process_index == 0:
+            logger.warning(
+                "training on CPU with 1 torch thread per process while %d cores are free for %d process(es) "
+                "(`accelerate launch` sets OMP_NUM_THREADS=1 unless told otherwise): add `--config_file "
+                "accelerate_configs/cpu_single.yaml` or `--num_cpu_threads_per_process %d` to use them.",
+                cores, local, cores // local)
 
 
 def check_start(training_args: HybridTrainingArguments) -> CheckpointState | None:
@@ -156,8 +177,10 @@ def run(model_args: ModelArguments, data_args: DataArguments, training_args: Hyb
         if data.pool is not None:
             print(f"evaluation pool: {len(data.pool.query_ids)} queries x {len(data.pool.cand_ids)} candidates "
                   f"in {len(data.pool.languages)} languages")
+    warn_single_cpu_thread(training_args)  # after the checks: a mistake's error line comes first
     model = build_model(model_args, training_args, data.train)
-    base_model = "tiny (random init)" if model_args.model_name_or_path == TINY_MODEL else model_args.model_name_or_path
+    base_model = ("tiny (random init)" if model_args.model_name_or_path == TINY_MODEL
+                  else canonical_model_id(model_args.model_name_or_path))
     trainer = DualEncoderTrainer(
         model=model, args=training_args, train_dataset=data.train, loss=build_loss(model_args), eval_pool=data.pool,
         base_model=base_model, data_record=DataRecord.from_dataset(data_args, data.train, data.held_out_articles),

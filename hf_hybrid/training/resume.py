@@ -25,7 +25,8 @@ TRAINER_STATE_NAME = "trainer_state.json"
 RUN_OUTPUTS = ("checkpoint-*", "eval_results.json", HF_HYBRID_CONFIG_NAME, "config.json",
                "adapter_config.json", "model.safetensors", "adapter_model.safetensors")
 #: Sampler settings that decide which batches come next; a resume must keep them.
-BATCH_LAYOUT_KEYS = ("batch_size", "num_replicas", "seed", "strategy")
+BATCH_LAYOUT_KEYS = ("batch_size", "num_replicas", "seed", "strategy", "languages_per_group", "language_negatives",
+                     "language_negatives_from")
 
 
 class ResumeError(ValueError):

@@ -23,7 +23,6 @@ import contextlib
 import copy
 import json
 import logging
-import math
 import os
 import shutil
 from collections import Counter
@@ -42,44 +41,13 @@ from ..evaluation import evaluate_model
 from ..modeling import DualEncoder, InfoNCELoss
 from ..sampling import BatchKind, HybridBatchSampler, PairDataset, batch_kind_of
 from .arguments import HybridTrainingArguments
+from .batch_sampler import sampler_from_arguments
 from .collator import PairCollator
 from .grad_cache import chunked_embeddings, grad_cache_step
-from .record import DataRecord, TrainingRecord, training_section
+from .record import DataRecord, TrainingRecord, model_section, training_section
 from .resume import check_same_batches
 
 logger = logging.getLogger(__name__)
-
-
-def sampler_from_arguments(train_dataset: Any, args: HybridTrainingArguments, num_replicas: int,
-                           rank: int) -> HybridBatchSampler:
-    """The :class:`HybridBatchSampler` of ``args``' typed sampling fields, for ``num_replicas`` processes.
-
-    Also what the pipeline builds before loading a model, so that a batch size the data cannot fill fails
-    at once (``docs/design.md`` section 2).
-    """
-    total_steps = num_epochs = None
-    if args.alpha_schedule != "constant":
-        # The sampler counts micro-batches; the Trainer counts optimizer steps.
-        if args.max_steps > 0:
-            total_steps = args.max_steps * args.gradient_accumulation_steps
-        else:
-            num_epochs = math.ceil(args.num_train_epochs)
-    return HybridBatchSampler(
-        train_dataset,
-        batch_size=args.per_device_train_batch_size,
-        strategy=args.strategy,
-        alpha=args.alpha,
-        alpha_schedule=args.alpha_schedule,
-        alpha_end=args.alpha_end,
-        total_steps=total_steps,
-        num_epochs=num_epochs,
-        language_weights=args.language_weights,
-        language_temperature=args.language_temperature,
-        seed=args.seed,
-        drop_last=True,
-        num_replicas=num_replicas,
-        rank=rank,
-    )
 
 
 class DualEncoderTrainer(Trainer):
@@ -166,14 +134,17 @@ class DualEncoderTrainer(Trainer):
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         if model.training:
-            kind = batch_kind_of(inputs.get("query_langs", []), inputs.get("passage_langs", []))
-            self.batch_kinds[kind.value] += 1
+            self._count_batch_kind(inputs)
         if self.args.mini_batch_size is not None:  # length-aware chunks, one graph (GradCache: training_step)
             q, p, n = chunked_embeddings(model, inputs, **self._chunking())
         else:
             q, p, n = model(query=inputs["query"], passage=inputs["passage"], negatives=inputs.get("negatives"))
-        loss = self.loss_fn(q, p, n)
+        loss = self.loss_fn(q, p, n, group_ids=inputs.get("group_ids"))  # x-multi: a group's passages all positive
         return (loss, {"query_embeddings": q, "passage_embeddings": p}) if return_outputs else loss
+
+    def _count_batch_kind(self, inputs: dict[str, Any]) -> None:
+        kind = batch_kind_of(inputs.get("query_langs", []), inputs.get("passage_langs", []), inputs.get("group_ids"))
+        self.batch_kinds[kind.value] += 1
 
     def create_optimizer(self, model=None):
         optimizer = super().create_optimizer(model) if model is not None else super().create_optimizer()
@@ -198,8 +169,7 @@ class DualEncoderTrainer(Trainer):
         if hasattr(self.optimizer, "train") and callable(self.optimizer.train):
             self.optimizer.train()
         inputs = self._prepare_inputs(inputs)
-        kind = batch_kind_of(inputs.get("query_langs", []), inputs.get("passage_langs", []))
-        self.batch_kinds[kind.value] += 1
+        self._count_batch_kind(inputs)
         scaled = (self.loss_is_scaled_for_ga if self.loss_is_scaled_for_ga is not None else
                   (self.model_accepts_loss_kwargs and num_items_in_batch is not None) or self.compute_loss_func is not None)
         ga = self.current_gradient_accumulation_steps
@@ -270,7 +240,7 @@ class DualEncoderTrainer(Trainer):
         languages = (self.data_record.languages if self.data_record is not None
                      else list((sampler or {}).get("languages") or []))
         return TrainingRecord(
-            base_model=self.base_model, languages=languages, model=model.get_config_dict(),
+            base_model=self.base_model, languages=languages, model=model_section(model),
             loss=self.loss_fn.get_config_dict(), sampler=sampler, data=data,
             training=training_section(self.args, self.accelerator.num_processes, self.state.global_step),
         )

@@ -48,6 +48,29 @@ def test_linear_schedule_from_flags_and_yaml(tmp_path):
     assert (t.alpha, t.alpha_schedule, t.alpha_end) == (0.9, "linear", 0.1)
 
 
+@pytest.mark.parametrize("shape, extra", [("cosine", []), ("step", ["--alpha_switch", "0.25"])])
+def test_cosine_and_step_schedules_from_flags_and_yaml(tmp_path, shape, extra):
+    _, _, t = parse_args(["--output_dir", "x", "--alpha", "1", "--alpha_schedule", shape, "--alpha_end", "0", *extra])
+    assert (t.alpha, t.alpha_schedule, t.alpha_end, t.alpha_switch) == (1.0, shape, 0.0, 0.25 if extra else None)
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"output_dir: o\nalpha: 0.0\nalpha_schedule: {shape}\nalpha_end: 1.0\n"
+                   + ("alpha_switch: 0.5\n" if extra else ""))
+    _, _, t = parse_args([str(cfg)])
+    assert (t.alpha, t.alpha_schedule, t.alpha_end, t.alpha_switch) == (0.0, shape, 1.0, 0.5 if extra else None)
+
+
+def test_new_training_signals_from_flags_and_yaml(tmp_path):
+    m, _, t = parse_args(["--output_dir", "x", "--strategy", "x-multi", "--languages_per_group", "4",
+                          "--per_device_train_batch_size", "16", "--language_negatives", "2",
+                          "--language_negatives_from", "any", "--multi_positive", "sum"])
+    assert (t.strategy, t.languages_per_group, t.language_negatives, t.language_negatives_from, m.multi_positive) \
+        == ("x-multi", 4, 2, "any", "sum")
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text("output_dir: o\nstrategy: x-y\nlanguage_negatives: 3\n")
+    _, _, t = parse_args([str(cfg)])
+    assert (t.strategy, t.language_negatives, t.language_negatives_from) == ("x-y", 3, "article")
+
+
 # Every sampling check of the dataclass itself is in tests/training/test_arguments.py; here: the parser's own
 # choices, and a dataclass check reached through typed flags ("1.5", "2" -> floats) and turned into an exit.
 @pytest.mark.parametrize("flags, message", [
@@ -56,6 +79,15 @@ def test_linear_schedule_from_flags_and_yaml(tmp_path):
     (["--language_weights", "temperature", "--language_temperature", "0"],
      r"^error: the command line: .*needs language_temperature=tau > 0"),
     (["--language_temperature", "2"], r"^error: the command line: .*language_temperature=2.0 is only used with"),
+    (["--alpha_schedule", "exp"], "invalid choice: 'exp'"),
+    (["--alpha_schedule", "step", "--alpha_end", "0"], r"^error: the command line: alpha_schedule='step' needs "
+                                                        r"alpha_switch= in \(0, 1\)"),
+    (["--multi_positive", "max"], "invalid choice: 'max'"),
+    (["--language_negatives_from", "paragraph"], "invalid choice: 'paragraph'"),
+    (["--strategy", "x-multi", "--languages_per_group", "3"], r"^error: the command line: strategy='x-multi': "
+                                                              "languages_per_group=3 must divide"),
+    (["--strategy", "x-x", "--language_negatives", "1"], r"^error: the command line: language_negatives=1 adds "
+                                                          "negatives to cross-lingual pairs, and this run has none"),
 ])
 def test_bad_sampling_flags_fail_before_anything_is_loaded(flags, message, capsys):
     with pytest.raises(SystemExit) as exc:

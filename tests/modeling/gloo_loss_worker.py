@@ -20,21 +20,22 @@ from hf_hybrid.modeling import InfoNCELoss
 H_IN, H = 6, 8
 SIZES = (3, 2)  # unequal per-rank batches (a short last batch) must also be exact
 K = 2  # hard negatives per query
+GROUPS = (10, 10, 11, 11, 12)  # multi-positive: group 11 has a pair on each rank (rank 0: rows 0-2, rank 1: 3-4)
 
 
 class _Tower(nn.Module):
     """A linear 'encoder' + the loss, so DDP averages every gradient, the temperature's included."""
 
-    def __init__(self, symmetric):
+    def __init__(self, symmetric, multi_positive="mean"):
         super().__init__()
         torch.manual_seed(0)
         self.proj = nn.Linear(H_IN, H)
-        self.loss = InfoNCELoss(0.07, learnable_temperature=True, symmetric=symmetric)
+        self.loss = InfoNCELoss(0.07, learnable_temperature=True, symmetric=symmetric, multi_positive=multi_positive)
 
-    def forward(self, xq, xp, xn):
+    def forward(self, xq, xp, xn, group_ids=None):
         b, m = xq.shape[0], xp.shape[0]
         z = F.normalize(self.proj(torch.cat([xq, xp, xn])), dim=-1)  # one forward pass, as DDP wants
-        return self.loss(z[:b], z[b : b + m], z[b + m :].reshape(b, K, H))
+        return self.loss(z[:b], z[b : b + m], z[b + m :].reshape(b, K, H), group_ids=group_ids)
 
 
 def _data(sizes):
@@ -58,4 +59,24 @@ def _worker(rank, world, port, sizes, symmetric, out_path):
         dist.all_gather(losses, loss.detach())
         if rank == 0:
             torch.save({"losses": torch.stack(losses), "grads": _grads(model.module)}, out_path)
+        del model  # DDP's reducer goes before the group (tests/gloo_support.py)
+
+
+def _variants_worker(rank, world, port, sizes, form, out_path):
+    """One symmetric DDP model, three steps from the same weights: no group ids, distinct ids, GROUPS."""
+    with gloo_group(rank, world, port):
+        xq, xp, xn = _data(sizes)
+        lo, hi = sum(sizes[:rank]), sum(sizes[: rank + 1])
+        model = nn.parallel.DistributedDataParallel(_Tower(True, multi_positive=form))
+        variants = {"none": None, "distinct": torch.arange(sum(sizes)) * 31 + 5, "multi": torch.tensor(GROUPS)}
+        out = {}
+        for name, ids in variants.items():
+            model.zero_grad(set_to_none=True)
+            loss = model(xq[lo:hi], xp[lo:hi], xn[lo * K : hi * K], None if ids is None else ids[lo:hi])
+            loss.backward()
+            losses = [torch.zeros(()) for _ in range(world)]
+            dist.all_gather(losses, loss.detach())
+            out[name] = {"losses": torch.stack(losses), "grads": _grads(model.module)}
+        if rank == 0:
+            torch.save(out, out_path)
         del model  # DDP's reducer goes before the group (tests/gloo_support.py)

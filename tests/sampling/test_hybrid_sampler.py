@@ -304,7 +304,7 @@ def small_ds():
 
 def test_error_unknown_strategy_and_layout(small_ds):
     with pytest.raises(ValueError,
-                       match=r"unknown strategy='xy'; choose one of \['hybrid', 'x-x-mono', 'x-x', 'x-y'\]"):
+                       match=r"unknown strategy='xy'; choose one of \['hybrid', 'x-x-mono', 'x-x', 'x-y', 'x-multi'\]"):
         HybridBatchSampler(small_ds, 2, strategy="xy", num_replicas=1, rank=0)
     with pytest.raises(ValueError, match="unknown layout='ddp'"):
         HybridBatchSampler(small_ds, 2, layout="ddp", num_replicas=1, rank=0)
@@ -321,11 +321,13 @@ def test_error_rank_and_seed(small_ds):
 
 # ----------------------------------------------------------------------------------------- configuration
 
-CONFIG_KEYS = {"strategy", "alpha", "alpha_schedule", "alpha_end", "total_steps", "language_weights",
-               "language_temperature", "languages", "language_probabilities", "batch_size", "num_replicas",
-               "global_batch_size", "seed", "drop_last"}
-CONSTRUCTOR_KEYS = ("strategy", "alpha", "alpha_schedule", "alpha_end", "total_steps", "language_weights",
-                    "language_temperature", "languages", "seed", "drop_last", "num_replicas")
+CONFIG_KEYS = {"strategy", "alpha", "alpha_schedule", "alpha_end", "alpha_switch", "total_steps", "language_weights",
+               "language_temperature", "languages", "language_probabilities", "languages_per_group",
+               "language_negatives", "language_negatives_from", "batch_size", "num_replicas", "global_batch_size",
+               "seed", "drop_last"}
+CONSTRUCTOR_KEYS = ("strategy", "alpha", "alpha_schedule", "alpha_end", "alpha_switch", "total_steps",
+                    "language_weights", "language_temperature", "languages", "languages_per_group",
+                    "language_negatives", "language_negatives_from", "seed", "drop_last", "num_replicas")
 
 
 @pytest.mark.parametrize("settings", [
@@ -335,6 +337,10 @@ CONSTRUCTOR_KEYS = ("strategy", "alpha", "alpha_schedule", "alpha_end", "total_s
     dict(strategy="x-y", language_weights={"en": 2.0, "de": 1.0, "zh": 1.0}, languages=["de", "en", "zh"],
          num_replicas=2),
     dict(strategy="x-x-mono", language_weights="proportional", num_replicas=1, seed=3),
+    dict(strategy="x-multi", languages_per_group=2, language_negatives=1, language_negatives_from="any",
+         num_replicas=1, seed=5),
+    dict(strategy="hybrid", alpha=1.0, alpha_schedule="step", alpha_end=0.0, alpha_switch=0.5, total_steps=20,
+         language_negatives=2, language_negatives_from="article", num_replicas=2),
 ])
 def test_get_config_dict_is_json_and_round_trips_the_settings(settings):
     ds = make_layout(random_lang_sets(60, np.random.default_rng(4)))

@@ -21,7 +21,7 @@ from hf_hybrid.training.arguments import (
     check_sampling_arguments,
 )
 
-STRATEGY_VALUES = ["hybrid", "x-x-mono", "x-x", "x-y"]
+STRATEGY_VALUES = ["hybrid", "x-x-mono", "x-x", "x-y", "x-multi"]
 
 
 def _args(tmp_path, **kw) -> HybridTrainingArguments:
@@ -32,6 +32,8 @@ def test_sampling_defaults(tmp_path):
     a = _args(tmp_path)
     assert (a.strategy, a.alpha, a.alpha_schedule, a.alpha_end, a.language_weights, a.language_temperature) == \
         ("hybrid", 0.5, "constant", None, "uniform", None)
+    assert (a.alpha_switch, a.languages_per_group, a.language_negatives, a.language_negatives_from) == \
+        (None, None, 0, "article")
 
 
 def test_model_and_data_defaults():
@@ -39,6 +41,9 @@ def test_model_and_data_defaults():
     assert m.model_name_or_path == TINY_MODEL == "tiny"
     assert (m.pooling, m.query_max_length, m.passage_max_length, m.loss_temperature) == (None, 64, 128, 0.05)
     assert (m.lora, m.lora_r, m.lora_alpha, m.merge_lora) == (False, 8, 16, False)
+    assert m.multi_positive == "mean" and ModelArguments(multi_positive="sum").multi_positive == "sum"
+    with pytest.raises(ValueError, match=r"multi_positive='max' is not one of \['mean', 'sum'\]"):
+        ModelArguments(multi_positive="max")
     assert (d.train_data, d.languages, d.test_articles, d.split_seed, d.eval_before_training) == \
         ("bundled", None, 0.25, 0, True)
 
@@ -87,8 +92,24 @@ def test_unknown_strategy_is_a_value_error(tmp_path, bad):
     ({"alpha": True}, r"alpha=True must be a probability in \[0, 1\]"),
     ({"alpha_schedule": "linear"}, "alpha_schedule='linear' needs alpha_end="),
     ({"alpha_schedule": "linear", "alpha_end": 2.0}, r"alpha_end=2.0 must be a probability in \[0, 1\]"),
-    ({"alpha_end": 0.2}, "alpha_end=0.2 is only used with alpha_schedule='linear'"),
-    ({"alpha_schedule": "cosine"}, "unknown alpha_schedule='cosine'; use 'constant' or 'linear'"),
+    ({"alpha_end": 0.2}, r"alpha_end=0.2 is only used with alpha_schedule in \['linear', 'cosine', 'step'\]"),
+    ({"alpha_schedule": "exp"}, r"unknown alpha_schedule='exp'; use one of \['constant', 'linear', 'cosine', 'step'\]"),
+    ({"alpha_schedule": "cosine"}, "alpha_schedule='cosine' needs alpha_end="),
+    ({"alpha_schedule": "step", "alpha_end": 0.0}, r"alpha_schedule='step' needs alpha_switch= in \(0, 1\)"),
+    ({"alpha_schedule": "step", "alpha_end": 0.0, "alpha_switch": 1.0}, "got alpha_switch=1.0"),
+    ({"alpha_schedule": "linear", "alpha_end": 0.0, "alpha_switch": 0.5},
+     r"alpha_switch=0.5 is only used with alpha_schedule='step' \(got 'linear'\)"),
+    ({"languages_per_group": 2}, "languages_per_group=2 is only used with strategy='x-multi'"),
+    ({"strategy": "x-multi", "languages_per_group": 3, "per_device_train_batch_size": 8},
+     "languages_per_group=3 must divide the per-process batch size 8"),
+    ({"strategy": "x-multi", "languages_per_group": 0}, "languages_per_group=0 must be a positive integer"),
+    ({"language_negatives": -1}, "language_negatives=-1 must be an integer >= 0"),
+    ({"language_negatives": 1, "language_negatives_from": "paragraph"},
+     r"language_negatives_from='paragraph' must be one of \['article', 'any'\]"),
+    ({"language_negatives": 1, "strategy": "x-x-mono"}, r"this run has none \(strategy='x-x-mono'\)"),
+    ({"language_negatives": 1, "alpha": 1.0}, r"this run has none \(strategy='hybrid', alpha 1 all along\)"),
+    ({"language_negatives": 1, "strategy": "x-multi", "languages_per_group": 1},
+     r"\(strategy='x-multi', languages_per_group=1\)"),
     ({"language_weights": "temperature", "language_temperature": 0.0},
      r"language_weights='temperature' needs language_temperature=tau > 0 .*got language_temperature=0.0"),
     ({"language_weights": "temperature", "language_temperature": -2.0}, "got language_temperature=-2.0"),
@@ -107,6 +128,13 @@ def test_bad_sampling_settings_fail_when_the_arguments_are_built(tmp_path, kw, m
 @pytest.mark.parametrize("kw", [
     {"alpha": 0.0}, {"alpha": 1}, {"alpha_schedule": "linear", "alpha_end": 0.1},
     {"alpha": 0.9, "alpha_schedule": "linear", "alpha_end": 0.9},
+    {"alpha": 1.0, "alpha_schedule": "cosine", "alpha_end": 0.0},
+    {"alpha": 1.0, "alpha_schedule": "step", "alpha_end": 0.0, "alpha_switch": 0.5},  # mono-first
+    {"alpha": 0.0, "alpha_schedule": "step", "alpha_end": 1.0, "alpha_switch": 0.25},  # the reverse
+    {"strategy": "x-multi"}, {"strategy": "x-multi", "languages_per_group": 4, "per_device_train_batch_size": 16},
+    {"strategy": "x-y", "language_negatives": 2, "language_negatives_from": "any"},
+    {"strategy": "x-multi", "language_negatives": 1}, {"alpha": 1.0, "alpha_schedule": "linear", "alpha_end": 0.5,
+                                                       "language_negatives": 3},
     {"language_weights": "proportional"}, {"language_weights": "temperature", "language_temperature": 2.0},
     # a mapping's languages are only known to the data: checked by the sampler, not here
     {"language_weights": {"en": 2.0, "xx": 1.0}},
@@ -130,7 +158,9 @@ def test_language_temperature_with_a_mapping_fails_up_front(tmp_path):
 
 def test_check_sampling_arguments_normalises_the_strategy_in_place():
     ns = SimpleNamespace(strategy=Strategy.X_X_MONO, alpha=0.5, alpha_schedule="constant", alpha_end=None,
-                         language_weights="uniform", language_temperature=None)
+                         alpha_switch=None, language_weights="uniform", language_temperature=None,
+                         per_device_train_batch_size=8, languages_per_group=None, language_negatives=0,
+                         language_negatives_from="article")
     check_sampling_arguments(ns)
     assert ns.strategy == "x-x-mono" and type(ns.strategy) is str
     ns.alpha = 3

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from hf_hybrid.data import load_lareqa
 from hf_hybrid.modeling import DualEncoder
@@ -30,3 +31,16 @@ def test_collator_pads_queries_and_passages_separately(encoder_dir):
     assert (batch["query"]["attention_mask"].sum(1) == (q != pad).sum(1)).all()
 
 
+
+
+def test_group_ids_travel_as_stable_hashes(encoder_dir):
+    from hf_hybrid.training.collator import group_id_hash
+
+    model = DualEncoder.from_pretrained(str(encoder_dir))
+    items = [{"query": "who", "positive": "p", "group_id": g} for g in ("56be4db0", "g2", "56be4db0")]
+    batch = PairCollator(model)(items)
+    ids = batch["group_ids"]
+    assert ids.dtype == torch.long and ids[0] == ids[2] != ids[1]
+    assert group_id_hash("g2") == -5749166294298797191  # pinned: the same in every process and every run
+    assert group_id_hash(17) == group_id_hash("17")  # ids are text (docs/design.md section 1)
+    assert "group_ids" not in PairCollator(model)([{"query": "who", "positive": "p"}])

@@ -245,3 +245,21 @@ def test_two_processes_grad_cache_equals_the_gathered_full_batch(tmp_path, encod
     assert got["grads"].keys() == expected.keys()
     for k, g in expected.items():
         torch.testing.assert_close(got["grads"][k], g, **TOL, msg=k)
+
+
+def test_group_ids_reach_the_loss_in_the_cached_step(encoder_dir, texts):
+    """x-multi batches through GradCache: the same multi-positive loss and gradients as the plain step."""
+    model = _model(encoder_dir)
+    loss_fn = InfoNCELoss(0.05)
+    items = [{**item, "group_id": f"g{i // 2}"} for i, item in enumerate(_items(texts))]  # 4 groups x 2 rows
+    padded = PairCollator(model)(items)
+    assert padded["group_ids"].tolist()[::2] == padded["group_ids"].tolist()[1::2]
+    model.eval()
+    torch.manual_seed(1)
+    q, p, n = model(query=padded["query"], passage=padded["passage"], negatives=padded["negatives"])
+    loss = loss_fn(q, p, n, group_ids=padded["group_ids"])
+    loss.backward()
+    plain = (loss.detach(), _grads(model, loss_fn))
+    assert loss.item() != pytest.approx(loss_fn(q, p, n).item(), abs=1e-3)  # the ids do change the loss
+    _zero(model, loss_fn)
+    _assert_same(_cached(model, loss_fn, PairCollator(model, mini_batch_size=3)(items), 3, False), plain)

@@ -144,3 +144,47 @@ def test_run_without_evaluation_still_gets_a_card_with_its_recipe(tmp_path):
     assert results["after"] == {} and results["before"] is None
     card = (out / "README.md").read_text()
     assert "| sampler / strategy | x-y |" in card and "model-index" not in card
+
+
+def test_step_alpha_schedule_and_language_negatives_from_yaml(tmp_path, capsys):
+    """Mono-first (alpha 1 -> 0 at half of training), with language negatives on the cross-lingual steps."""
+    cfg = tmp_path / "run.yaml"
+    cfg.write_text("alpha: 1.0\nalpha_schedule: step\nalpha_end: 0.0\nalpha_switch: 0.5\nlanguage_negatives: 1\n"
+                   "multi_positive: sum\n")
+    out = tmp_path / "run"
+    main([str(cfg), *TINY, "--output_dir", str(out), "--eval_before_training", "false", "--logging_steps", "1",
+          "--test_articles", "0"])
+    printed = capsys.readouterr().out
+    assert _logged(printed, "alpha") == [1.0, 1.0, 0.0, 0.0]
+    assert _logged(printed, "batches_mono")[-1] == 2 and _logged(printed, "batches_cross")[-1] == 2
+    record = json.loads((out / "hf_hybrid_training.json").read_text())
+    sampler = record["sampler"]
+    assert (sampler["alpha_schedule"], sampler["alpha"], sampler["alpha_end"], sampler["alpha_switch"]) == \
+        ("step", 1.0, 0.0, 0.5)
+    assert (sampler["language_negatives"], sampler["language_negatives_from"]) == (1, "article")
+    assert record["loss"]["multi_positive"] == "sum"
+    card = (out / "README.md").read_text()
+    for row in ("| sampler / alpha_schedule | step |", "| sampler / alpha_switch | 0.5 |",
+                "| sampler / language_negatives | 1 |", "| sampler / language_negatives_from | article |",
+                "| loss / multi_positive | sum |"):
+        assert row in card, row
+
+
+def test_cosine_alpha_schedule_and_x_multi_from_flags(tmp_path, capsys):
+    out = tmp_path / "cosine"
+    main(TINY + ["--output_dir", str(out), "--alpha", "1", "--alpha_schedule", "cosine", "--alpha_end", "0",
+                 "--logging_steps", "1", "--eval_before_training", "false", "--test_articles", "0"])
+    # (1 + cos(pi * t / 3)) / 2 at t = 0..3
+    assert _logged(capsys.readouterr().out, "alpha") == pytest.approx([1.0, 0.75, 0.25, 0.0], abs=1e-4)
+    out = tmp_path / "multi"
+    main(TINY + ["--output_dir", str(out), "--strategy", "x-multi", "--languages_per_group", "2",
+                 "--language_negatives", "2", "--language_negatives_from", "any", "--logging_steps", "2",
+                 "--eval_before_training", "false", "--test_articles", "0"])
+    assert _logged(capsys.readouterr().out, "batches_multi")[-1] == 4
+    record = json.loads((out / "hf_hybrid_training.json").read_text())
+    assert {k: record["sampler"][k] for k in ("strategy", "languages_per_group", "language_negatives",
+                                              "language_negatives_from", "alpha_switch")} == {
+        "strategy": "x-multi", "languages_per_group": 2, "language_negatives": 2, "language_negatives_from": "any",
+        "alpha_switch": None}
+    card = (out / "README.md").read_text()
+    assert "| sampler / strategy | x-multi |" in card and "| sampler / languages_per_group | 2 |" in card

@@ -122,3 +122,33 @@ def test_training_record_is_built_from_every_component(tmp_path, encoder_dir, da
     assert record["training"]["global_step"] == 2 and record["training"]["num_processes"] == 1
     assert record["training"]["learning_rate"] == 1e-3 and record["training"]["seed"] == 7
     assert record["languages"] == ["de", "en", "zh"]
+
+
+def test_x_multi_with_language_negatives_trains_and_is_recorded(tmp_path, encoder_dir, data):
+    """Every step: 4 groups x 2 languages, one negative in the query's language per row, group ids to the loss."""
+    train, _ = data
+    model = DualEncoder.from_pretrained(str(encoder_dir), query_max_length=24, passage_max_length=32)
+    args = HybridTrainingArguments(
+        output_dir=str(tmp_path / "run"), per_device_train_batch_size=8, max_steps=2, learning_rate=1e-3,
+        save_strategy="no", report_to=[], seed=7, use_cpu=True, disable_tqdm=True, strategy="x-multi",
+        languages_per_group=2, language_negatives=1, language_negatives_from="any")
+    loss = InfoNCELoss(0.05, multi_positive="sum")
+    trainer = DualEncoderTrainer(model=model, args=args, train_dataset=train, loss=loss)
+    seen = []
+    forward = loss.forward
+
+    def spy(q, p, n=None, group_ids=None):
+        seen.append((q.shape[0], None if n is None else n.shape[0], group_ids.tolist()))
+        return forward(q, p, n, group_ids=group_ids)
+
+    loss.forward = spy
+    trainer.train()
+    assert len(seen) == 2 and trainer.batch_kinds == {"multi": 2}
+    for rows, negatives, ids in seen:
+        assert (rows, negatives) == (8, 8)  # every x-multi row (m = 2) is cross-lingual: k = 1 each
+        assert ids[::2] == ids[1::2] and len(set(ids)) == 4  # a group's two rows side by side
+    record = trainer.training_record().to_dict()
+    assert {k: record["sampler"][k] for k in ("strategy", "languages_per_group", "language_negatives",
+                                              "language_negatives_from")} == {
+        "strategy": "x-multi", "languages_per_group": 2, "language_negatives": 1, "language_negatives_from": "any"}
+    assert record["loss"]["multi_positive"] == "sum"
