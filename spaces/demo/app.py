@@ -3,12 +3,14 @@
 Run locally from a checkout with ``python spaces/demo/app.py`` (no network needed). Tabs:
 
 * Search: top-k passages of a corpus in many languages, with the language make-up of the top-k;
-* Compare: two models on the same query, side by side (e.g. before and after hybrid training);
+* Compare: two models on the same query, side by side: zero-shot multilingual-e5-small (left) and the
+  quickstart's hybrid-trained LoRA adapter (right) by default;
 * Evaluate: LAReQA mAP of a model on the bundled XQuAD-R sample, with the language-pair heatmap.
 
 The dropdowns offer the models the Space owner listed (``$HF_HYBRID_DEMO_MODEL``, ``..._MODEL_B``,
-``..._MODELS``, the quickstart checkpoints present, the untrained demo encoder: ``demo_models.allowed_models``)
-and take no typed value; the default works offline (see ``demo_models.default_models``).
+``..._MODELS``, the quickstart checkpoint when present, ``e5-small``, and the untrained demo encoder only
+where e5-small cannot be resolved: ``demo_models.allowed_models``) and take no typed value; the defaults
+work offline (see ``demo_models.default_models``). The query comes prefilled (``demo_corpus.DEFAULT_QUERY``).
 All work other than layout lives in the ``demo_*.py`` modules beside this file, reached through
 ``demo_backend`` (which re-exports what the UI needs).
 """
@@ -47,6 +49,7 @@ from demo_backend import DemoEngine, DemoInputError  # noqa: E402
 logger = logging.getLogger("hf_hybrid.demo")
 
 EXAMPLES = [
+    backend.DEFAULT_QUERY,
     "How many points did the Panthers defense surrender?",
     "Wie viele Punkte gab die Verteidigung der Panthers ab?",
     "黑豹队的防守丢了多少分？",
@@ -100,8 +103,7 @@ def _resolve_corpus(pasted: str | None, upload: Any) -> backend.Corpus:
 def _status(result: backend.SearchResult) -> str:
     lines = []
     if result.model.untrained:
-        lines.append(_warn(f"**{backend.DEMO_LABEL}**: its rankings are meaningless until it is trained "
-                           "(`accelerate launch train.py configs/quickstart.yaml`)."))
+        lines.append(_warn(f"**{backend.DEMO_LABEL}**: its rankings are meaningless. {backend.GET_E5}"))
         lines.append("")
     lines.append(f"**Model:** {result.model.label} · **Corpus:** {result.corpus.describe()} · {result.summary()}")
     for notice in result.notices:
@@ -157,7 +159,7 @@ def make_handlers(engine: DemoEngine):
             res = engine.evaluate(model_name, languages, articles)
             head = f"**Model:** {res.model.label} · bundled XQuAD-R sample · {time.perf_counter() - t0:.1f} s\n\n"
             if res.model.untrained:
-                head = _warn(f"**{backend.DEMO_LABEL}**: expect near-chance numbers.") + "\n\n" + head
+                head = _warn(f"**{backend.DEMO_LABEL}**: expect near-chance numbers. {backend.GET_E5}") + "\n\n" + head
             return head + res.markdown, str(res.heatmap_path), res.tables_markdown
         except DemoInputError as err:
             return _warn(str(err)), None, ""
@@ -189,9 +191,11 @@ def model_dropdown(choices, value: str, label: str, **kwargs: Any) -> gr.Dropdow
     return dropdown
 
 
-def _chart(label: str) -> gr.BarPlot:
+def _chart(label: str, elem_id: str) -> gr.BarPlot:
+    """The language bar chart; each bar's ``aria-label`` reads ``passage language: es; passages in the top-k: 9``."""
     return gr.BarPlot(value=empty_chart(), x="language", y="count", title=label, x_title="passage language",
-                      y_title="passages in the top-k", y_lim=[0, None], height=300, label=label, show_label=False)
+                      y_title="passages in the top-k", y_lim=[0, None], height=300, label=label, show_label=False,
+                      elem_id=elem_id)
 
 
 def _compare_column(choices, value, name: str):
@@ -200,11 +204,30 @@ def _compare_column(choices, value, name: str):
     with gr.Column():
         model = model_dropdown(choices, value, f"Model {name}")
         status = gr.Markdown(elem_id=f"status-{tag}")
-        chart = _chart(f"Model {name}: languages in the top-k")
+        chart = _chart(f"Model {name}: languages in the top-k", f"chart-{tag}")
         table = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label=f"Model {name} results",
                              wrap=True, interactive=False, column_widths=HALF_COLUMN_WIDTHS,
                              elem_id=f"results-{tag}")
     return model, status, chart, table
+
+
+def notices(defaults: backend.DefaultModels) -> tuple[str, str]:
+    """(page notice, Compare notice): what the page must say about the models it starts with ("" for none)."""
+    page = ""
+    problem = backend.zero_shot_problem()
+    if problem is not None:
+        page = _warn(f"**multilingual-e5-small is not available on this server**: neither it nor a model trained "
+                     f"from it can load, and the untrained demo encoder (whose rankings are meaningless) stands in "
+                     f"for it. {backend.GET_E5}")
+    if defaults.compare_b != defaults.compare_a:
+        compare = (f"**A:** {backend.model_label(defaults.compare_a)} · "
+                   f"**B:** {backend.model_label(defaults.compare_b)} · the same query and corpus: the bar charts "
+                   "show the languages of each top-k.")
+    else:
+        compare = ("ℹ️ No trained model to compare with yet: run the quickstart (`accelerate launch train.py "
+                   "configs/quickstart.yaml`, a few minutes on CPU) and restart; model B is then its hybrid-trained "
+                   "LoRA adapter.")
+    return page, compare
 
 
 def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
@@ -212,7 +235,9 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
     engine = engine or DemoEngine()
     search, compare, evaluate = make_handlers(engine)
     choices = backend.model_choices()  # the allow-list; the defaults are on it
-    model_a, model_b = backend.default_models()
+    defaults = backend.default_models()
+    page_notice, compare_notice = notices(defaults)
+    prefilled = backend.default_query()
     corpus_env = os.environ.get(backend.ENV_CORPUS, "").strip()
     default_corpus_name = Path(corpus_env).name if corpus_env else "bundled XQuAD-R sample (11 languages)"
     languages = ["ar", "de", "el", "en", "es", "hi", "ru", "th", "tr", "vi", "zh"]
@@ -224,6 +249,8 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
             "([arXiv 2408.10536](https://arxiv.org/abs/2408.10536)) ranks passages of every language by "
             "relevance, not by language. The bar chart shows the languages of the top-k: the language bias at a glance."
         )
+        if page_notice:
+            gr.Markdown(page_notice, elem_id="page-notice")
         with gr.Accordion(f"Corpus: {default_corpus_name} by default; paste or upload your own", open=False):
             gr.Markdown("One passage per line (optionally `lang<TAB>passage`), or JSONL with `text` and `lang` "
                         "fields. Leave both empty to use the default corpus. An uploaded file wins over pasted text.")
@@ -234,11 +261,11 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
 
         with gr.Tab("Search"):
             with gr.Row(equal_height=True):
-                query = gr.Textbox(label="Query", placeholder="Ask a question in any language...", scale=5,
+                query = gr.Textbox(prefilled, label="Query", placeholder="Ask a question in any language...", scale=5,
                                    elem_id="query")
                 search_btn = gr.Button("Search", variant="primary", scale=1, elem_id="search-btn")
             with gr.Row():
-                model = model_dropdown(choices, model_a, "Model", scale=3)
+                model = model_dropdown(choices, defaults.search, "Model", scale=3)
                 k = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k", scale=1)
             gr.Examples(EXAMPLES, inputs=[query], label="Examples (the same question in several languages)")
             status = gr.Markdown(elem_id="status-search")
@@ -246,20 +273,21 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                 table = gr.Dataframe(value=empty_table(), headers=TABLE_HEADERS, label="Results", wrap=True,
                                      interactive=False, scale=3, elem_id="results", column_widths=COLUMN_WIDTHS,
                                      max_height=640)
-                chart = _chart("Languages in the top-k")
+                chart = _chart("Languages in the top-k", "chart")
             inputs = [query, model, k, pasted, upload]
             search_btn.click(search, inputs, [status, table, chart], api_name="search")
             query.submit(search, inputs, [status, table, chart], api_name=False)
 
         with gr.Tab("Compare"):
             with gr.Row(equal_height=True):
-                cquery = gr.Textbox(label="Query", placeholder="The same query for both models", scale=5,
+                cquery = gr.Textbox(prefilled, label="Query", placeholder="The same query for both models", scale=5,
                                     elem_id="compare-query")
                 compare_btn = gr.Button("Compare", variant="primary", scale=1, elem_id="compare-btn")
             ck = gr.Slider(1, backend.MAX_TOP_K, value=10, step=1, label="top-k")
+            gr.Markdown(compare_notice, elem_id="compare-notice")
             with gr.Row():
-                cmodel_a, status_a, chart_a, table_a = _compare_column(choices, model_a, "A")
-                cmodel_b, status_b, chart_b, table_b = _compare_column(choices, model_b, "B")
+                cmodel_a, status_a, chart_a, table_a = _compare_column(choices, defaults.compare_a, "A")
+                cmodel_b, status_b, chart_b, table_b = _compare_column(choices, defaults.compare_b, "B")
             cquery.submit(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
                           [status_a, table_a, chart_a, status_b, table_b, chart_b], api_name=False)
             compare_btn.click(compare, [cquery, cmodel_a, cmodel_b, ck, pasted, upload],
@@ -270,7 +298,7 @@ def build_demo(engine: DemoEngine | None = None) -> gr.Blocks:
                         "of every language (multilingual pool mAP), and the mAP of each (query language, passage "
                         "language) pair. Fewer languages run faster.")
             with gr.Row():
-                emodel = model_dropdown(choices, model_a, "Model", scale=3)
+                emodel = model_dropdown(choices, defaults.search, "Model", scale=3)
                 with gr.Column(scale=3):
                     elangs = gr.CheckboxGroup(languages, value=languages, label="Languages")
                     earticles = gr.Radio(
@@ -295,15 +323,19 @@ def launch_kwargs(**overrides: Any) -> dict[str, Any]:
 
 
 def warm_up(engine: DemoEngine) -> float:
-    """Load the default model and index the default corpus, so that the first search is fast."""
+    """Load the default models (Search's first, then Compare's), index the default corpus with each (from the
+    disk cache when it is there) and run the prefilled query once, so that the first Search and Compare are fast."""
     t0 = time.perf_counter()
-    model_a, _ = backend.default_models()
-    try:
-        engine.index(engine.model(model_a), backend.default_corpus())
-    except DemoInputError as err:  # the UI will say it again on the first search
-        logger.warning("warm-up: %s", err)
-    except Exception:  # the first search will show the friendly message; the log has the traceback
-        logger.exception("warm-up failed")
+    for name in backend.default_models().distinct():
+        t1 = time.perf_counter()
+        try:
+            corpus = backend.default_corpus()
+            engine.search(backend.default_query() or "warm-up", name, corpus, 10)
+            logger.info("warm-up: %s ready in %.1f s", backend.model_label(name), time.perf_counter() - t1)
+        except DemoInputError as err:  # the UI will say it again on the first search
+            logger.warning("warm-up: %s", err)
+        except Exception:  # the first search will show the friendly message; the log has the traceback
+            logger.exception("warm-up failed")
     return time.perf_counter() - t0
 
 
@@ -319,7 +351,7 @@ def main() -> None:
 
     def _warm() -> None:
         seconds = warm_up(engine)
-        logger.info("default model and index ready %.1f s after start (%.1f s of work)",
+        logger.info("default models and indexes ready %.1f s after start (%.1f s of work)",
                     time.perf_counter() - t0, seconds)
 
     threading.Thread(target=_warm, name="demo-warm-up", daemon=True).start()

@@ -27,27 +27,29 @@ from typing import Any
 
 import numpy as np
 
-from demo_config import (ENV_CACHE, ENV_CORPUS, ENV_MODEL, ENV_MODEL_B, ENV_MODELS, MAX_PASSAGE_CHARS,
-                         MAX_PASSAGES, MAX_QUERY_CHARS, MAX_TOP_K, MAX_UPLOAD_BYTES, DemoInputError, cache_dir,
-                         logger)
-from demo_corpus import (UNKNOWN_LANG, Corpus, bundled_corpus, bundled_pool, clip_query, default_corpus,
-                         parse_corpus, read_corpus_file)
+from demo_config import (ENV_CACHE, ENV_CORPUS, ENV_MODEL, ENV_MODEL_B, ENV_MODELS, ENV_QUERY, MAX_PASSAGE_CHARS,
+                         MAX_PASSAGES, MAX_QUERY_CHARS, MAX_TOP_K, MAX_TORCH_THREADS, MAX_UPLOAD_BYTES, DemoInputError,
+                         cache_dir, limit_torch_threads, logger)
+from demo_corpus import (DEFAULT_QUERY, UNKNOWN_LANG, Corpus, bundled_corpus, bundled_pool, clip_query, default_corpus,
+                         default_query, parse_corpus, read_corpus_file)
 from demo_held_out import held_out_articles
-from demo_models import (DEMO_LABEL, DEMO_MODEL, MODEL_NOT_OFFERED, NO_MODEL, QUICKSTART_DIR, QUICKSTART_INIT,
-                         LoadedModel, allowed_models, build_default_demo_encoder, check_offered, default_models,
-                         load_model, model_choices, model_label)
+from demo_models import (DEMO_LABEL, DEMO_MODEL, E5_LABEL, E5_SMALL, GET_E5, MODEL_NOT_OFFERED, NO_MODEL,
+                         QUICKSTART_DIR, DefaultModels, LoadedModel, allowed_models, build_default_demo_encoder,
+                         check_offered, default_models, load_model, model_choices, model_label, zero_shot_model,
+                         zero_shot_problem)
 
 __all__ = [
     # demo_config
-    "ENV_CACHE", "ENV_CORPUS", "ENV_MODEL", "ENV_MODEL_B", "ENV_MODELS", "MAX_PASSAGES", "MAX_PASSAGE_CHARS",
-    "MAX_QUERY_CHARS", "MAX_TOP_K", "MAX_UPLOAD_BYTES", "DemoInputError", "cache_dir",
+    "ENV_CACHE", "ENV_CORPUS", "ENV_MODEL", "ENV_MODEL_B", "ENV_MODELS", "ENV_QUERY", "MAX_PASSAGES",
+    "MAX_PASSAGE_CHARS", "MAX_QUERY_CHARS", "MAX_TOP_K", "MAX_TORCH_THREADS", "MAX_UPLOAD_BYTES", "DemoInputError",
+    "cache_dir", "limit_torch_threads",
     # demo_corpus
-    "UNKNOWN_LANG", "Corpus", "bundled_corpus", "bundled_pool", "clip_query", "default_corpus", "parse_corpus",
-    "read_corpus_file",
+    "DEFAULT_QUERY", "UNKNOWN_LANG", "Corpus", "bundled_corpus", "bundled_pool", "clip_query", "default_corpus",
+    "default_query", "parse_corpus", "read_corpus_file",
     # demo_models
-    "DEMO_LABEL", "DEMO_MODEL", "MODEL_NOT_OFFERED", "NO_MODEL", "QUICKSTART_DIR", "QUICKSTART_INIT", "LoadedModel",
-    "allowed_models", "build_default_demo_encoder", "check_offered", "default_models", "load_model",
-    "model_choices", "model_label",
+    "DEMO_LABEL", "DEMO_MODEL", "E5_LABEL", "E5_SMALL", "GET_E5", "MODEL_NOT_OFFERED", "NO_MODEL", "QUICKSTART_DIR",
+    "DefaultModels", "LoadedModel", "allowed_models", "build_default_demo_encoder", "check_offered",
+    "default_models", "load_model", "model_choices", "model_label", "zero_shot_model", "zero_shot_problem",
     # demo_held_out
     "held_out_articles",
     # this module
@@ -75,11 +77,18 @@ class SearchResult:
 
         return pd.DataFrame({"language": list(self.language_counts), "count": list(self.language_counts.values())})
 
+    def composition(self) -> list[tuple[str, int]]:
+        """The languages of the top-k with their counts, most frequent first (ties by language code)."""
+        return sorted(((l, c) for l, c in self.language_counts.items() if c), key=lambda lc: (-lc[1], lc[0]))
+
     def summary(self) -> str:
+        """``top-10 holds 2 of 11 corpus languages: es 9, hi 1`` (the chart, in words)."""
         k = len(self.rows)
-        present = sum(1 for c in self.language_counts.values() if c)
-        return (f"top-{k} holds {present} of {len(self.language_counts)} corpus languages "
-                f"(most frequent: {max(self.language_counts, key=self.language_counts.get)})" if k else "no results")
+        if not k:
+            return "no results"
+        parts = self.composition()
+        return (f"top-{k} holds {len(parts)} of {len(self.language_counts)} corpus languages: "
+                + ", ".join(f"{lang} {count}" for lang, count in parts))
 
 
 @dataclass
@@ -116,7 +125,13 @@ def language_counts(langs: Sequence[str], corpus_langs: Sequence[str]) -> dict[s
 
 
 class DemoEngine:
-    """Loads models and builds passage indexes once per (model, corpus), in memory and on disk."""
+    """Loads models and builds passage indexes once per (model, corpus), in memory and on disk.
+
+    An index on disk is ``<cache>/index/<model fingerprint>-<corpus fingerprint>.npy``: the model's files (an
+    adapter's base model included) and the corpus texts decide it, so a retrained checkpoint or another corpus
+    gets a new one and a restart reuses the old one. Creating an engine caps torch at
+    :data:`~demo_config.MAX_TORCH_THREADS` threads.
+    """
 
     def __init__(self, max_models: int = 3, max_indexes: int = 6, disk_cache: bool = True, batch_size: int = 64):
         self._models: OrderedDict[str, LoadedModel] = OrderedDict()
@@ -126,6 +141,7 @@ class DemoEngine:
         self.max_indexes = max_indexes
         self.disk_cache = disk_cache
         self.batch_size = batch_size
+        limit_torch_threads()  # at most MAX_TORCH_THREADS encoding threads, for this process
 
     def model(self, name: str) -> LoadedModel:
         """A model of :func:`allowed_models`, loaded once; any other name is refused before anything else."""

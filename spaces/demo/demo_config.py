@@ -29,6 +29,7 @@ ENV_MODEL_B = "HF_HYBRID_DEMO_MODEL_B"
 ENV_MODELS = "HF_HYBRID_DEMO_MODELS"  # more models to offer, comma-separated
 ENV_CORPUS = "HF_HYBRID_DEMO_CORPUS"
 ENV_CACHE = "HF_HYBRID_DEMO_CACHE"
+ENV_QUERY = "HF_HYBRID_DEMO_QUERY"  # the prefilled query (default: demo_corpus.DEFAULT_QUERY on the bundled corpus)
 
 # Input limits: they keep one request from tying up the (shared, CPU) Space for minutes.
 MAX_QUERY_CHARS = 500
@@ -36,6 +37,7 @@ MAX_PASSAGE_CHARS = 2000
 MAX_PASSAGES = 20_000
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 MAX_TOP_K = 100
+MAX_TORCH_THREADS = 2  # encoding threads: a Space's free CPU has 2 cores, more only adds contention
 
 
 class DemoInputError(ValueError):
@@ -50,3 +52,13 @@ def cache_dir() -> Path:
     path = Path(root)
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def limit_torch_threads() -> int:
+    """Cap torch's intra-op threads at :data:`MAX_TORCH_THREADS` (never raise them); returns the number used."""
+    import torch
+
+    threads = max(1, min(torch.get_num_threads(), MAX_TORCH_THREADS))
+    if threads != torch.get_num_threads():
+        torch.set_num_threads(threads)
+    return threads

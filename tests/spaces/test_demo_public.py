@@ -1,7 +1,8 @@
 """The demo Space in front of a careless or hostile visitor (issue 16): what it must refuse, and how.
 
 * Models: the choice is an allow-list set by the Space owner (``HF_HYBRID_DEMO_MODEL``, ``..._MODEL_B``,
-  ``..._MODELS``, the quickstart checkpoints present, the untrained demo encoder). Anything else is refused
+  ``..._MODELS``, the quickstart checkpoint when present, ``e5-small``, the untrained demo encoder only where
+  e5-small cannot be resolved). Anything else is refused
   before anything is looked up, with one message whether the path exists, is a loadable model, or is a
   Hub id, so the Space cannot be used to probe the server's filesystem; the dropdowns take no typed value.
 * Queries of non-printing characters only (zero-width, format, control, spaces) are empty queries.
@@ -42,7 +43,7 @@ def unlisted_model(tmp_path_factory, served):
 
 def _refused_names(unlisted: str, tmp: str) -> list[str]:
     return [unlisted, f"{unlisted}/", tmp, "/etc", "/etc/passwd", "/no/such/dir", "../../..", "demo/..",
-            "other-org/other-model", "bert-base-uncased"]
+            "other-org/other-model", "bert-base-uncased", "demo"]  # the demo encoder: not while e5-small resolves
 
 
 # --------------------------------------------------------------------------------------------------
@@ -83,7 +84,7 @@ def test_model_dropdowns_offer_only_the_allow_list(served):
     assert [d["allow_custom_value"] for d in dropdowns] == [False] * 4
     allowed = backend.allowed_models()
     assert allowed[:3] == [served["model_a"], served["model_b"], "no-such-org/no-such-model"]
-    assert allowed[-1] == "demo"
+    assert allowed[-1] == "e5-small"  # always offered; the demo encoder only where e5-small cannot be resolved
     for d in dropdowns:
         assert [value for _, value in d["choices"]] == allowed
     assert [d["value"] for d in dropdowns] == [served["model_a"], served["model_a"], served["model_b"],
@@ -92,13 +93,13 @@ def test_model_dropdowns_offer_only_the_allow_list(served):
 
 def test_engine_refuses_models_outside_the_allow_list(tmp_path, monkeypatch):
     _, backend = load_demo_modules()
-    import demo_models  # where allowed_models() reads the quickstart paths
+    import demo_models  # where allowed_models() reads the quickstart path and the e5-small probe
 
     texts = ["Der Rhein fließt durch Köln.", "The Thames flows through London.", "塞纳河流经巴黎。"]
     listed = make_tiny_encoder(tmp_path / "listed", texts)
     unlisted = make_tiny_encoder(tmp_path / "unlisted", texts, seed=1)
     monkeypatch.setattr(demo_models, "QUICKSTART_DIR", tmp_path / "outputs" / "quickstart")
-    monkeypatch.setattr(demo_models, "QUICKSTART_INIT", tmp_path / "outputs" / "quickstart" / "tiny-encoder-init")
+    monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: None)  # e5-small offered, never loaded here
     monkeypatch.delenv("HF_HYBRID_DEMO_MODEL", raising=False)
     monkeypatch.delenv("HF_HYBRID_DEMO_MODEL_B", raising=False)
     monkeypatch.setenv("HF_HYBRID_DEMO_MODELS", f" {listed} ,, other-org/listed-model ,")
@@ -117,7 +118,7 @@ def test_engine_refuses_models_outside_the_allow_list(tmp_path, monkeypatch):
     for empty in ("", "  ", None):
         with pytest.raises(backend.DemoInputError, match=r"^Please choose a model in the list\.$"):
             engine.model(empty)
-    assert backend.allowed_models() == [str(listed), "other-org/listed-model", "demo"]
+    assert backend.allowed_models() == [str(listed), "other-org/listed-model", "e5-small"]
     assert [v for _, v in backend.model_choices()] == backend.allowed_models()
     assert engine.search("Köln", str(listed), corpus, 2).model.root == listed  # a listed directory loads
 
