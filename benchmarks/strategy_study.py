@@ -1,0 +1,396 @@
+"""Search a batch recipe that beats both baselines (x-x-mono and x-y) at once, with a clean validation protocol.
+
+Issue 12: the paper's hybrid (alpha 0.5) does not beat x-y on pool mAP here (benchmarks/results/reproduce_paper.md).
+This study tries the newer sampling options of docs/design.md sections 2 and 5 (x-multi with several positives,
+language negatives, alpha schedules) as named recipes, with everything else identical to reproduce_paper.py
+(e5-small + LoRA r16, 100 steps, max lengths 32/64, lr 2e-4, InfoNCE t=0.05, split seed 0).
+
+Protocol (why two phases): recipes are chosen on a **validation** split carved from the 36 training articles
+(``--val-articles`` 6 of them, ``random.Random(--val-seed)`` through ``split_by_article``, recorded in every
+result), so the 12 test articles and MLQA-R are never looked at while choosing. ``--phase final`` (for the
+2-4 chosen recipes only, 3 seeds) trains on all 36 and evaluates on the 12 test articles and on all 520 MLQA-R
+articles.
+
+Run (from the repository root)::
+
+    python benchmarks/strategy_study.py --phase validation --recipes x-y x-x-mono x-y+neg1 --jobs 2
+    python benchmarks/strategy_study.py --phase validation --report      # tables only
+    python benchmarks/strategy_study.py --phase final --recipes x-y x-x-mono <chosen> --seeds 0 1 2 --mlqa-articles 0
+
+Each (recipe, seed, phase) is its own subprocess with ``--threads`` torch threads, ``--jobs`` at a time, and is
+resumable like reproduce_paper.py (whose helpers it imports): a result JSON
+``benchmarks/results/strategy/<phase>/<recipe>-s<seed>.json`` with the same settings is skipped, a killed
+training resumes from its last checkpoint in ``benchmarks/runs/study-<phase>/``. ``--deadline HH:MM`` (UTC)
+kills the process group of runs still going at that time and leaves their checkpoints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import reproduce_paper as rp  # noqa: E402
+from _common import RESULTS, machine_info, machine_markdown, require_data, write_results  # noqa: E402
+
+from hf_hybrid.checkpoint import atomic_write_json  # noqa: E402
+
+STUDY_DIR = RESULTS / "strategy"
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """One batch recipe: the sampling/loss settings that differ between runs (the rest is shared)."""
+
+    strategy: str
+    alpha: float = 0.0
+    batch_size: int = 32
+    languages_per_group: int | None = None
+    multi_positive: str = "mean"
+    language_negatives: int = 0
+    language_negatives_from: str = "article"
+    alpha_schedule: str = "constant"
+    alpha_end: float | None = None
+    alpha_switch: float | None = None
+
+    @property
+    def questions_per_step(self) -> int:
+        """Distinct questions per batch: x-multi puts each in m languages, so fewer questions for the same B."""
+        return self.batch_size // (self.languages_per_group or 2) if self.strategy == "x-multi" else self.batch_size
+
+    def get_config_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+RECIPES: dict[str, Recipe] = {
+    "x-y": Recipe("x-y"),
+    "x-x-mono": Recipe("x-x-mono", alpha=1.0),
+    "hybrid-a0.5": Recipe("hybrid", alpha=0.5),
+    "x-y+neg1": Recipe("x-y", language_negatives=1),
+    "x-multi-m2": Recipe("x-multi", languages_per_group=2),
+    "x-y+neg2": Recipe("x-y", language_negatives=2),
+    "x-multi-m2+neg1": Recipe("x-multi", languages_per_group=2, language_negatives=1),
+    "hybrid-step-mono-first": Recipe("hybrid", alpha=1.0, alpha_schedule="step", alpha_end=0.0, alpha_switch=0.5),
+    "hybrid-a0.25+neg1": Recipe("hybrid", alpha=0.25, language_negatives=1),
+    "x-multi-m2-b64": Recipe("x-multi", batch_size=64, languages_per_group=2),
+}
+BASELINES = ("x-y", "x-x-mono")
+LOWER_IS_BETTER = {"max_rd"}
+
+
+# ============================================================================ settings and data
+
+def settings_of(a, name: str) -> dict[str, Any]:
+    """reproduce_paper's comparable settings, with this recipe's batch settings and the phase's data split."""
+    recipe = RECIPES[name]
+    s = rp.settings_of(a)
+    s.update(batch_size=recipe.batch_size, recipe=recipe.get_config_dict(), phase=a.phase,
+             loss=f"InfoNCE, in-batch negatives, temperature 0.05, query->passage, multi_positive={recipe.multi_positive}")
+    if a.phase == "validation":
+        s.update(val_articles=a.val_articles, val_seed=a.val_seed, mlqa_articles=None, mlqa_seed=None)
+    return s
+
+
+def load_data(a):
+    """(train dataset, evaluation pools {name: pool}, description) for the phase; validation never opens the test side."""
+    from hf_hybrid.data import load_lareqa, load_lareqa_pool, split_by_article
+
+    if a.phase == "final":
+        train, xq_pool, ml_pool, desc = rp.load_data(a)
+        return train, {"xquad_heldout": xq_pool, "mlqa_zeroshot": ml_pool}, desc
+    xq = require_data("xquad-r", a.xquad)
+    if xq is None:
+        sys.exit(f"error: XQuAD-R not found in {a.xquad or '../shared/data/xquad-r'}; pass --xquad DIR")
+    train36, _ = split_by_article(load_lareqa(xq), test_size=a.test_articles, seed=a.split_seed)
+    train, val = split_by_article(train36, test_size=a.val_articles, seed=a.val_seed)
+    val_articles = sorted(set(val["article"]))
+    pool = load_lareqa_pool(xq, articles=val_articles)
+    desc = {"xquad": {"path": rp.repo_relative(xq), "train_articles": sorted(set(train["article"])),
+                      "validation_articles": val_articles, "train_rows": len(train),
+                      "train_groups": len(set(train["group_id"])), "pool_queries": len(pool.query_ids),
+                      "pool_candidates": len(pool.cand_ids), "languages": pool.languages}}
+    return train, {"xquad_validation": pool}, desc
+
+
+# ============================================================================ one run (subprocess)
+
+def result_path(a, name: str, seed: int) -> Path:
+    return Path(a.results_dir) / a.phase / f"{name}-s{seed}.json"
+
+
+def existing_ok(a, name: str, seed: int) -> bool:
+    path = result_path(a, name, seed)
+    if not path.is_file():
+        return False
+    diff = rp.settings_differ(name, json.loads(path.read_text()).get("settings"), settings_of(a, name))
+    if diff:
+        sys.exit(f"error: {path} was made with other settings ({', '.join(diff)}); delete it (and "
+                 f"{runs_dir(a) / f'{name}-s{seed}'}) or pass --results-dir to keep both.")
+    return True
+
+
+def runs_dir(a) -> Path:
+    return rp.RUNS_DIR / f"study-{a.phase}"  # git-ignored
+
+
+def run_one(a, name: str) -> None:
+    """Train (or resume) one recipe and evaluate it; writes the result JSON atomically at the end."""
+    import torch
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    from hf_hybrid.evaluation import evaluate_model
+    from hf_hybrid.modeling import DualEncoder, InfoNCELoss
+    from hf_hybrid.training import DualEncoderTrainer, HybridTrainingArguments
+
+    if existing_ok(a, name, a.seed):
+        print(f"[{name}] result already present: nothing to do", flush=True)
+        return
+    torch.set_num_threads(a.threads)
+    t_start = time.perf_counter()
+    recipe = RECIPES[name]
+    train, pools, desc = load_data(a)
+    out_dir = runs_dir(a) / f"{name}-s{a.seed}"
+    final, info_file = out_dir / "final", out_dir / "train_info.json"
+    if (final / "hf_hybrid_config.json").is_file() and info_file.is_file():
+        print(f"[{name}] training already finished: evaluating {final}", flush=True)
+        model, train_info = DualEncoder.from_pretrained(final), json.loads(info_file.read_text())
+    else:
+        set_seed(a.seed)  # LoRA's random init depends on it
+        model = DualEncoder.from_pretrained(a.model, query_prompt="query: ", passage_prompt="passage: ",
+                                            query_max_length=a.query_max_length, passage_max_length=a.passage_max_length,
+                                            lora={"r": a.lora_r, "alpha": a.lora_alpha, "dropout": 0.0})
+        sampling = {k: v for k, v in recipe.get_config_dict().items() if k not in ("batch_size", "multi_positive")}
+        args = HybridTrainingArguments(
+            output_dir=str(out_dir), **sampling, per_device_train_batch_size=recipe.batch_size,
+            max_steps=a.steps, learning_rate=a.lr, warmup_steps=a.warmup, lr_scheduler_type="linear", weight_decay=0.0,
+            seed=a.seed, data_seed=a.seed, save_strategy="steps", save_steps=a.save_steps, save_total_limit=1,
+            logging_steps=10, report_to="none", disable_tqdm=True, use_cpu=True, eval_strategy="no",
+            dataloader_num_workers=0)
+        trainer = DualEncoderTrainer(model, args, train_dataset=train,
+                                     loss=InfoNCELoss(temperature=0.05, multi_positive=recipe.multi_positive))
+        last = get_last_checkpoint(str(out_dir)) if out_dir.is_dir() else None
+        if last:
+            print(f"[{name}] resuming from {last}", flush=True)
+        t0 = time.perf_counter()
+        out = trainer.train(resume_from_checkpoint=last)
+        trainer.save_model(str(final))
+        train_info = {"recipe": recipe.get_config_dict(), "train_wall_s": round(time.perf_counter() - t0, 1),
+                      "resumed_from": last, "training_loss": out.training_loss,
+                      "batch_kinds": dict(trainer.batch_kinds),
+                      "loss_log": [{"step": r["step"], "loss": r["loss"]} for r in trainer.state.log_history
+                                   if "loss" in r]}
+        atomic_write_json(info_file, train_info)
+    model.eval()
+    evals: dict[str, Any] = {}
+    for key, pool in pools.items():
+        if pool is None:
+            evals[key] = {"skipped": desc.get("mlqa", {}).get("skipped")}
+            continue
+        t0 = time.perf_counter()
+        res = evaluate_model(model, pool, batch_size=a.eval_batch_size, model_name=name)
+        s = res.summary()
+        evals[key] = {"summary": s, "eval_wall_s": round(time.perf_counter() - t0, 1), "metrics": res.to_dict()}
+        print(f"[{name}] {key}: pool mAP {s['pool_map']:.4f} mono {s['mono_map']:.4f} cross {s['cross_map']:.4f} "
+              f"MaxRD {s['max_rd']:.2f} ({evals[key]['eval_wall_s']} s)", flush=True)
+    result = {"recipe": name, "seed": a.seed, "phase": a.phase, "settings": settings_of(a, name), "data": desc,
+              "questions_per_step": recipe.questions_per_step, "train": train_info, "eval": evals,
+              "wall_s": round(time.perf_counter() - t_start, 1), "machine": machine_info()}
+    atomic_write_json(result_path(a, name, a.seed), result)
+    print(f"[{name}] done in {result['wall_s']} s -> {result_path(a, name, a.seed)}", flush=True)
+
+
+# ============================================================================ driver
+
+def forward_args(a, seed: int) -> list[str]:
+    out = rp.forward_args(a, seed) + ["--phase", a.phase, "--val-articles", str(a.val_articles),
+                                      "--val-seed", str(a.val_seed)]
+    if "--batch-size" in out:  # the recipe sets it
+        i = out.index("--batch-size")
+        out = out[:i] + out[i + 2:]
+    return out
+
+
+def launch(a, todo: list[tuple[str, int]]) -> list[str]:
+    """Run ``todo`` as subprocesses (own process groups), ``--jobs`` at a time; kill what runs at ``--deadline``."""
+    logs = runs_dir(a) / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    deadline = None
+    if a.deadline:
+        h, m = map(int, a.deadline.split(":"))
+        deadline = dt.datetime.now(dt.timezone.utc).replace(hour=h, minute=m, second=0, microsecond=0)
+    queue, running, unfinished = list(todo), [], []
+    while queue or running:
+        late = deadline is not None and dt.datetime.now(dt.timezone.utc) >= deadline
+        while queue and len(running) < a.jobs and not late:
+            name, seed = queue.pop(0)
+            cmd = [sys.executable, __file__, "--worker-run", name] + forward_args(a, seed)
+            log = open(logs / f"{name}-s{seed}.log", "a")
+            print(f"{time.strftime('%H:%M:%S')} start {name} seed {seed} (load {os.getloadavg()[0]:.2f})", flush=True)
+            running.append((name, seed, subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT,
+                                                         start_new_session=True), log, time.time()))
+        if late:
+            unfinished += [f"{n}-s{s} (not started)" for n, s in queue]
+            queue = []
+            for name, seed, proc, _, _ in running:
+                if proc.poll() is None:
+                    print(f"{time.strftime('%H:%M:%S')} deadline: killing {name} seed {seed} (pgid {proc.pid})",
+                          flush=True)
+                    os.killpg(proc.pid, signal.SIGTERM)
+        time.sleep(5)
+        for item in list(running):
+            name, seed, proc, log, t0 = item
+            if proc.poll() is not None:
+                log.close()
+                running.remove(item)
+                ok = proc.returncode == 0
+                print(f"{time.strftime('%H:%M:%S')} end {name} seed {seed}: "
+                      f"{'ok' if ok else f'exit {proc.returncode}'} after {time.time() - t0:.0f} s", flush=True)
+                if not ok:
+                    unfinished.append(f"{name}-s{seed} ({'killed at the deadline' if late else 'failed'}, "
+                                      f"log {log.name})")
+    return unfinished
+
+
+# ============================================================================ report
+
+def _delta(m: str, v: float, ref: float) -> str:
+    return f"{v - ref:+.2f}" if m == "max_rd" else f"{v - ref:+.4f}"
+
+
+def beats(v: dict[str, float], ref: dict[str, float]) -> bool:
+    return all(v[m] < ref[m] if m in LOWER_IS_BETTER else v[m] > ref[m] for m in rp.METRICS)
+
+
+def progress(a, name: str, seed: int) -> str:
+    """How far an unfinished run got: its last checkpoint step, or not started."""
+    steps = [int(c.name.split("-")[1]) for c in (runs_dir(a) / f"{name}-s{seed}").glob("checkpoint-*")]
+    return f"stopped, last checkpoint at step {max(steps)} of {a.steps}" if steps else "not started or no checkpoint"
+
+
+def report(a, unfinished: list[str] | None = None) -> None:
+    files = sorted((Path(a.results_dir) / a.phase).glob("*.json"))
+    res = {f.stem: json.loads(f.read_text()) for f in files}
+    if not res:
+        print("no results yet")
+        return
+    ds = "xquad_validation" if a.phase == "validation" else "xquad_heldout"
+    order = [f"{n}-s{s}" for n in RECIPES for s in range(10) if f"{n}-s{s}" in res]
+    summ = {k: res[k]["eval"][ds]["summary"] for k in order}
+    first = res[order[0]]
+    md = [f"# Batch recipe study, {a.phase} phase (multilingual-e5-small, LoRA r16, CPU)", "",
+          f"Command: `python benchmarks/strategy_study.py --phase {a.phase} --recipes {' '.join(a.recipes)} --jobs "
+          f"{a.jobs} --threads {first['settings']['torch_threads_per_run']}` "
+          f"(benchmarks/strategy_study.py); per-run results in `benchmarks/results/strategy/{a.phase}/`.", "",
+          "Shared settings: " + ", ".join(f"{k}={v}" for k, v in first["settings"].items()
+                                          if k not in ("model_sha256_16", "recipe", "batch_size")), ""]
+    x = first["data"]["xquad"]
+    if a.phase == "validation":
+        md += [f"Validation split: the 36 training articles of split seed {first['settings']['split_seed']} minus "
+               f"{len(x['validation_articles'])} validation articles (split_by_article, val seed "
+               f"{first['settings']['val_seed']}); trained on {len(x['train_articles'])} articles "
+               f"({x['train_groups']} questions x 11 languages); validation pool {x['pool_queries']} queries x "
+               f"{x['pool_candidates']} candidates. The 12 test articles and MLQA-R were not evaluated.", "",
+               f"Validation articles: {', '.join(x['validation_articles'])}.", ""]
+    md += ["| recipe | seed | questions/step | batch | pool mAP | mono mAP | cross mAP | MaxRD | train s | wall s "
+           "| load (1 min) at end |", "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for k in order:
+        r, s = res[k], summ[k]
+        md.append(f"| {r['recipe']} | {r['seed']} | {r['questions_per_step']} | {r['settings']['batch_size']} | "
+                  f"{s['pool_map']:.4f} | {s['mono_map']:.4f} | {s['cross_map']:.4f} | {s['max_rd']:.2f} | "
+                  f"{r['train']['train_wall_s']:.0f} | {r['wall_s']:.0f} | {r['machine']['loadavg_1_5_15'][0]} |")
+    verdict: dict[str, Any] = {}
+    for base in BASELINES:
+        key = f"{base}-s0"
+        if key not in summ:
+            continue
+        md += ["", f"Delta to {base} (seed 0; MaxRD: negative = less language bias = better):", "",
+               "| recipe | pool mAP | mono mAP | cross mAP | MaxRD |", "|---|---:|---:|---:|---:|"]
+        md += [f"| {res[k]['recipe']} | " + " | ".join(_delta(m, summ[k][m], summ[key][m]) for m in rp.METRICS) + " |"
+               for k in order if k != key]
+    if all(f"{b}-s0" in summ for b in BASELINES):
+        winners = [res[k]["recipe"] for k in order if res[k]["recipe"] not in BASELINES
+                   and all(beats(summ[k], summ[f"{b}-s0"]) for b in BASELINES)]
+        verdict = {"beats_both_on_all_four": winners}
+        md += ["", "Recipes that beat BOTH baselines on all four axes on this split (seed 0, any margin): "
+               + (", ".join(winners) if winners else "none") + ".", "",
+               "Noise: one seed per recipe. Over 3 seeds (reproduce_paper.md, 12 test articles) the sd is ~0.001-0.004 "
+               "on pool mAP, ~0.002-0.004 on mono mAP, ~0.001 on cross mAP, ~1-2 on MaxRD; the 6-article validation "
+               "pool is half as large, so a single-seed difference under ~2 sd of a difference (pool mAP ~0.008, mono "
+               "~0.008, cross ~0.003, MaxRD ~4) is not evidence of a change."]
+    unfinished = list(unfinished or []) + [f"{n}-s{s} ({progress(a, n, s)})" for s in a.seeds for n in a.recipes
+                                           if f"{n}-s{s}" not in res and not any(u.startswith(f"{n}-s{s} ") for u in
+                                                                                 unfinished or [])]
+    if unfinished:
+        md += ["", "Did not finish (resumable state left in benchmarks/runs/study-" + a.phase + "/): "
+               + "; ".join(unfinished) + "."]
+    md += ["", "Machine (of the first result file):", machine_markdown(first["machine"])]
+    summary = {"benchmark": f"strategy_{a.phase}", "settings": first["settings"], "data": first["data"],
+               "recipes": {k: {"recipe": res[k]["recipe"], "seed": res[k]["seed"], "config": res[k]["settings"]["recipe"],
+                               "questions_per_step": res[k]["questions_per_step"], "summary": summ[k],
+                               "train_wall_s": res[k]["train"]["train_wall_s"], "wall_s": res[k]["wall_s"],
+                               "loadavg_at_end": res[k]["machine"]["loadavg_1_5_15"]} for k in order},
+               "unfinished": unfinished, **verdict}
+    out_dir = RESULTS if Path(a.results_dir).resolve() == STUDY_DIR.resolve() else Path(a.results_dir)
+    j, m = write_results(f"strategy_{a.phase}", summary, "\n".join(md), out_dir)
+    print("\n".join(md))
+    print(f"wrote {j}, {m}")
+
+
+# ============================================================================ CLI
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--phase", choices=["validation", "final"], required=True)
+    p.add_argument("--model", default=str(rp.DEFAULT_MODEL), help="converted multilingual-e5-small directory")
+    p.add_argument("--xquad", default=None, help="XQuAD-R directory (default ../shared/data/xquad-r)")
+    p.add_argument("--mlqa", default=None, help="MLQA-R directory (final phase; default ../shared/data/mlqa-r)")
+    p.add_argument("--results-dir", default=str(STUDY_DIR))
+    p.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
+    p.add_argument("--seeds", nargs="+", type=int, default=[0])
+    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
+    p.add_argument("--test-articles", type=int, default=12, help="held-out XQuAD-R test articles (of 48)")
+    p.add_argument("--split-seed", type=int, default=0)
+    p.add_argument("--val-articles", type=int, default=6, help="validation articles carved from the training ones")
+    p.add_argument("--val-seed", type=int, default=0)
+    p.add_argument("--mlqa-articles", type=int, default=0, help="final phase: MLQA-R articles (0 = all 520)")
+    p.add_argument("--steps", type=int, default=100)
+    p.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)  # set by each recipe
+    p.add_argument("--lr", type=float, default=2e-4)
+    p.add_argument("--warmup", type=int, default=10)
+    p.add_argument("--lora-r", type=int, default=16)
+    p.add_argument("--lora-alpha", type=int, default=32)
+    p.add_argument("--query-max-length", type=int, default=32)
+    p.add_argument("--passage-max-length", type=int, default=64)
+    p.add_argument("--eval-batch-size", type=int, default=64)
+    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    p.add_argument("--jobs", type=int, default=2, help="runs at a time")
+    p.add_argument("--save-steps", type=int, default=20, help="checkpoint interval (resumability)")
+    p.add_argument("--deadline", default=None, help="HH:MM UTC: kill runs still going then (state is kept)")
+    p.add_argument("--report", action="store_true", help="only aggregate existing results")
+    p.add_argument("--worker-run", choices=list(RECIPES), help=argparse.SUPPRESS)
+    a = p.parse_args()
+    if a.worker_run:
+        run_one(a, a.worker_run)
+        return
+    unfinished: list[str] = []
+    if not a.report:
+        rp.require_model(a.model)
+        todo = [(n, s) for s in a.seeds for n in a.recipes if not existing_ok(a, n, s)]
+        print(f"to run: {todo}", flush=True)
+        unfinished = launch(a, todo)
+    report(a, unfinished)
+
+
+if __name__ == "__main__":
+    main()
