@@ -58,6 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--langs", nargs="+", default=None, help="languages to keep (default: all in the data)")
     p.add_argument("--context", action="store_true",
                    help="LAReQA: candidates are 'sentence + paragraph' (the LAReQA 'with context' setting)")
+    p.add_argument("--prefix-ids", action="store_true",
+                   help="MIRACL: ids become '<lang>/<id>' (MIRACL ids repeat across languages; needed for several "
+                        "languages at once; the run's ids must be prefixed the same way)")
     p.add_argument("--split", default=None, help="qrels split: BEIR qrels/<split>.tsv (default test), MIRACL "
                                                   "(default dev)")
     p.add_argument("--output", default="eval_results", help="directory for results.json, results.md and the heatmap")
@@ -91,7 +94,8 @@ def run(args: argparse.Namespace, model: Any = None) -> RetrievalResult:
         return run_topk(args)
     if args.data is None:
         raise ValueError("--data is required with --model (the directory to evaluate on).")
-    pool = load_pool(args.data, languages=args.langs, context=args.context, split=args.split)
+    pool = load_pool(args.data, languages=args.langs, context=args.context, split=args.split,
+                     prefix_ids=args.prefix_ids)
     print(f"{pool.name}: {len(pool.query_ids)} queries x {len(pool.cand_ids)} candidates, "
           f"languages {pool.languages}", file=sys.stderr)
     if model is None:
@@ -126,6 +130,7 @@ def run_topk(args: argparse.Namespace) -> RetrievalResult:
     data = None
     if args.data:
         data = load_retrieval_data(args.data, languages=args.langs, context=args.context, split=args.split,
+                                   prefix_ids=args.prefix_ids,
                                    corpus="ids")
     qrels = read_qrels(args.qrels) if args.qrels else data.qrels
     query_langs = data.query_lang_map() if data else None

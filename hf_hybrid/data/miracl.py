@@ -226,4 +226,5 @@ def _check_unique(ids: list[str], what: str, langs: list[str]) -> None:
         seen: set[str] = set()
         dup = next(i for i in ids if i in seen or seen.add(i))
         raise DataError(f"{what} id {dup!r} occurs in more than one of the languages {langs}; MIRACL ids repeat "
-                        "across languages: load with prefix_ids=True (ids become '<lang>/<id>').")
+                        "across languages: load with prefix_ids=True (`hf-hybrid-evaluate --prefix-ids`; ids become "
+                        "'<lang>/<id>', and the run's ids must be the same), or one language at a time.")

@@ -95,11 +95,11 @@ def _data_dir(source: str | os.PathLike) -> Path:
 
 
 def load_pool(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
-              split: str | None = None) -> RetrievalPool:
+              split: str | None = None, prefix_ids: bool = False) -> RetrievalPool:
     """A BEIR, MIRACL or LAReQA directory (``"bundled"`` = the XQuAD-R sample shipped with the package) as a pool.
 
     ``split`` names the BEIR / MIRACL qrels (default ``"test"`` / ``"dev"``); ``context`` only applies to
-    LAReQA data. A MIRACL pool holds the whole corpus of each language: fine for small sets only.
+    LAReQA data; ``prefix_ids`` only to MIRACL (ids become ``<lang>/<id>``: MIRACL ids repeat across languages). A MIRACL pool holds the whole corpus of each language: fine for small sets only.
     """
     p = _data_dir(source)
     if context and (is_beir_dir(p) or is_miracl_dir(p)):
@@ -107,12 +107,12 @@ def load_pool(source: str | os.PathLike, languages: Sequence[str] | None = None,
     if is_beir_dir(p):
         return load_beir_pool(p, split=split or "test", languages=languages)
     if is_miracl_dir(p):
-        return load_miracl(p, split=split or "dev", languages=languages).to_pool()
+        return load_miracl(p, split=split or "dev", languages=languages, prefix_ids=prefix_ids).to_pool()
     return load_lareqa_pool(p, languages=languages, context=context)
 
 
 def load_retrieval_data(source: str | os.PathLike, languages: Sequence[str] | None = None, context: bool = False,
-                        split: str | None = None, corpus: str = "full") -> RetrievalData:
+                        split: str | None = None, corpus: str = "full", prefix_ids: bool = False) -> RetrievalData:
     """Queries, qrels and corpus of a BEIR, MIRACL or LAReQA directory (:class:`RetrievalData`).
 
     ``corpus="ids"`` reads only document ids and languages (enough to score a run). A LAReQA pool is
@@ -122,5 +122,5 @@ def load_retrieval_data(source: str | os.PathLike, languages: Sequence[str] | No
     if is_beir_dir(p):
         return load_beir(p, split=split or "test", languages=languages, corpus=corpus)
     if is_miracl_dir(p):
-        return load_miracl(p, split=split or "dev", languages=languages, corpus=corpus)
+        return load_miracl(p, split=split or "dev", languages=languages, corpus=corpus, prefix_ids=prefix_ids)
     return RetrievalData.from_pool(load_lareqa_pool(p, languages=languages, context=context))

@@ -102,8 +102,9 @@ def multi_positive_nll(logits: Tensor, positives: Tensor, form: str) -> Tensor:
     log_p = F.log_softmax(logits, dim=-1)
     if form == "sum":
         return -torch.logsumexp(log_p.masked_fill(~positives, float("-inf")), dim=-1).sum()
-    weights = positives.to(log_p.dtype)
-    return -((log_p * weights).sum(dim=-1) / weights.sum(dim=-1)).sum()
+    # masked_fill, not a product with 0/1 weights: a -inf logit (masking, fp16 overflow) would give 0 * -inf = NaN
+    count = positives.sum(dim=-1).to(log_p.dtype)
+    return -(log_p.masked_fill(~positives, 0.0).sum(dim=-1) / count).sum()
 
 
 class InfoNCELoss(nn.Module):

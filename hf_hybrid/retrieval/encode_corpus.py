@@ -110,14 +110,16 @@ class EncodeResult:
 def process_state() -> Any:
     """This process's ``accelerate.PartialState`` (rank, world size, device, barrier).
 
-    ``cpu=True`` when there is no CUDA device or ``ACCELERATE_USE_CPU`` is set: only then does accelerate treat a
+    ``cpu=True`` when there is no GPU-like device (:func:`~hf_hybrid.modeling.device.has_accelerator`, the test
+    training uses too) or ``ACCELERATE_USE_CPU`` is set: only then does accelerate treat a
     ``torchrun`` / ``accelerate launch --multi_gpu`` world on CPUs as one gloo group instead of W lone processes.
     """
-    import torch
     from accelerate import PartialState
     from accelerate.utils import parse_flag_from_env
 
-    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU") or not torch.cuda.is_available())
+    from ..modeling.device import has_accelerator
+
+    return PartialState(cpu=parse_flag_from_env("ACCELERATE_USE_CPU") or not has_accelerator())
 
 
 def _spec(model: Any, corpus: Corpus, settings: EncodeSettings) -> StoreSpec:

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from transformers import TrainingArguments
 
+from ..modeling.device import has_accelerator
 from ..modeling.loss import MULTI_POSITIVE_FORMS
 from ..sampling import ALPHA_SCHEDULES, AlphaSchedule, Strategy
 from ..sampling.language_negatives import LANGUAGE_NEGATIVE_SOURCES, check_language_negatives
@@ -157,20 +158,11 @@ class HybridTrainingArguments(TrainingArguments):
                              "has it, e.g. recent GPUs and CPUs; fp16 on older GPUs).")
         if self.max_steps == 0 or self.max_steps < -1:
             raise ValueError(f"max_steps={self.max_steps} must be > 0 (or -1: train num_train_epochs epochs).")
-        if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and not _has_accelerator():
+        if not self.use_cpu and int(os.environ.get("WORLD_SIZE", "1") or 1) > 1 and not has_accelerator():
             # A multi-process launch (torchrun / accelerate launch --multi_gpu) on a machine without a GPU:
             # without this each process would train alone on the CPU and they would overwrite each other's files.
             self.use_cpu = True
         super().__post_init__()
-
-
-def _has_accelerator() -> bool:
-    """Whether torch sees a GPU-like device (CUDA/ROCm, XPU, MPS) to train on."""
-    import torch
-
-    xpu = getattr(torch, "xpu", None)
-    return bool(torch.cuda.is_available() or (xpu is not None and xpu.is_available())
-                or torch.backends.mps.is_available())
 
 
 def check_chunk_arguments(args: HybridTrainingArguments) -> None:

@@ -142,3 +142,20 @@ def test_not_a_miracl_dir_and_missing_corpus(tmp_path):
         load_miracl(root)
     with pytest.raises(DataError, match="corpus must be one of"):
         load_miracl(root, corpus="texts")
+
+
+def test_evaluate_command_scores_a_multi_language_miracl_run_with_prefix_ids(tmp_path, capsys):
+    """The README's step 3 on MIRACL with several languages: ids repeat across languages, so --prefix-ids."""
+    from hf_hybrid.commands.evaluate import main
+
+    root = write_official(tmp_path / "miracl")
+    run = tmp_path / "run.trec"
+    run.write_text("de/1 Q0 de/10#0 1 0.9 t\nde/1 Q0 sw/10#0 2 0.8 t\nde/2 Q0 de/10#1 1 0.7 t\n"
+                   "sw/1 Q0 sw/12#0 1 0.9 t\nsw/1 Q0 sw/10#0 2 0.5 t\n", encoding="utf-8")
+    assert main(["--run", str(run), "--data", str(root), "--output", str(tmp_path / "no")]) == 2
+    assert "--prefix-ids" in capsys.readouterr().err
+    assert main(["--run", str(run), "--data", str(root), "--prefix-ids", "--output", str(tmp_path / "ok")]) == 0
+    result = json.loads((tmp_path / "ok" / "results.json").read_text())
+    # de/1: relevant de/10#0 at rank 1 (AP 1); de/2: de/10#1 at 1 (AP 1); sw/1: sw/10#0 (rel 1) at rank 2 (AP 1/2)
+    assert result["pool"]["map"] == pytest.approx((1 + 1 + 0.5) / 3)
+    assert result["languages"] == ["de", "sw"]
