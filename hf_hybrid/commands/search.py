@@ -63,7 +63,8 @@ class SearchArguments:
 def parse_args(argv: Sequence[str] | None = None) -> tuple[SearchArguments, IndexConfig, set[str]]:
     """The two dataclasses and the names of the flags given explicitly (they override a saved index's)."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    parser = HfArgumentParser((SearchArguments, IndexConfig), prog="python -m hf_hybrid.search")
+    # allow_abbrev=False: the explicit flags are read from argv below, so `--ef 256` must not pass as --ef_search
+    parser = HfArgumentParser((SearchArguments, IndexConfig), prog="python -m hf_hybrid.search", allow_abbrev=False)
     try:
         args, config = parser.parse_args_into_dataclasses(args=argv)
     except ValueError as exc:  # the dataclasses' own checks
@@ -109,6 +110,9 @@ def run(args: SearchArguments, config: IndexConfig, given: set[str] = frozenset(
     else:
         _check_models(queries, store.spec.model_fingerprint, args.embeddings)
         index = None
+        if config.is_exact and args.save_index:
+            raise ValueError("--save_index needs an approximate --index_kind (ivf, hnsw, ivfpq, pq or a factory "
+                             "string): exact search streams over the store and builds no index.")
         if not config.is_exact:
             index, report["build"] = _timed(lambda: build_index(store, config, show_progress=args.progress), 0)
             del report["build"]["qps"]
@@ -124,7 +128,11 @@ def run(args: SearchArguments, config: IndexConfig, given: set[str] = frozenset(
         if args.report_recall:
             if store is None:
                 raise ValueError("--report_recall needs --embeddings STORE (the exact reference) next to --index.")
+            _check_models(queries, store.spec.model_fingerprint, args.embeddings)
             exact, report["exact"] = _timed(lambda: exact_search(store, queries, args.k, **opts), n_q)
+    if args.report_recall and index is None:
+        print("note: --report_recall with exact search compares exact search with itself (recall 1.0); choose an "
+              "--index_kind to measure an approximate index.", file=sys.stderr)
     if args.report_recall and exact is not None:
         for cut in sorted({min(10, args.k), args.k}):
             report[f"recall@{cut}"] = round(recall_at_k(result, exact, cut), 4)

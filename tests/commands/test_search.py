@@ -100,3 +100,19 @@ def test_module_and_hf_hybrid_entry_points(tmp_path, stores, capsys):
     assert hf_main(["search", "--embeddings", str(corpus), "--queries", str(queries), "--k", "5", "--output",
                     str(tmp_path / "main.trec"), "--progress", "false"]) == 0
     assert read_trec_run(tmp_path / "main.trec") == read_trec_run(tmp_path / "cli.trec")
+
+
+def test_flag_mistakes_are_refused_not_ignored(tmp_path, stores, capsys):
+    corpus, queries = stores
+    common = ["--embeddings", str(corpus), "--queries", str(queries), "--output", str(tmp_path / "r.trec"),
+              "--progress", "false"]
+    # exact search builds no index: --save_index would silently save nothing
+    assert main([*common, "--save_index", str(tmp_path / "ix")]) == 2
+    assert "--save_index needs an approximate --index_kind" in capsys.readouterr().err
+    # no abbreviations: `--ef 64` must not slip past the "given explicitly" check as --ef_search
+    with pytest.raises(SystemExit):
+        main([*common, "--index_kind", "hnsw", "--ef", "64"])
+    capsys.readouterr()
+    # --report_recall with exact search measures nothing: said so
+    assert main([*common, "--k", "5", "--report_recall"]) == 0
+    assert "compares exact search with itself" in capsys.readouterr().err
