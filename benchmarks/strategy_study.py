@@ -83,6 +83,7 @@ RECIPES: dict[str, Recipe] = {
     "hybrid-step-mono-first": Recipe("hybrid", alpha=1.0, alpha_schedule="step", alpha_end=0.0, alpha_switch=0.5),
     "hybrid-a0.25+neg1": Recipe("hybrid", alpha=0.25, language_negatives=1),
     "x-multi-m2-b64": Recipe("x-multi", batch_size=64, languages_per_group=2),
+    "hybrid-a0.5+neg1": Recipe("hybrid", alpha=0.5, language_negatives=1),
 }
 BASELINES = ("x-y", "x-x-mono")
 LOWER_IS_BETTER = {"max_rd"}
