@@ -255,7 +255,7 @@ def _run_one(a, name: str) -> None:
             train_wall = time.perf_counter() - t0
             trainer.save_model(str(final))
             train_info = {"strategy": strategy, "alpha": alpha, "train_wall_s": round(train_wall, 1),
-                          "resumed_from": last, "training_loss": out.training_loss,
+                          "resumed_from": last and repo_relative(last), "training_loss": out.training_loss,
                           "batch_kinds": dict(trainer.batch_kinds),
                           "loss_log": [{"step": r["step"], "loss": r["loss"]} for r in trainer.state.log_history
                                        if "loss" in r]}

@@ -187,7 +187,7 @@ def run_one(a, name: str) -> None:
         out = trainer.train(resume_from_checkpoint=last)
         trainer.save_model(str(final))
         train_info = {"recipe": recipe.get_config_dict(), "train_wall_s": round(time.perf_counter() - t0, 1),
-                      "resumed_from": last, "training_loss": out.training_loss,
+                      "resumed_from": last and rp.repo_relative(last), "training_loss": out.training_loss,
                       "batch_kinds": dict(trainer.batch_kinds),
                       "loss_log": [{"step": r["step"], "loss": r["loss"]} for r in trainer.state.log_history
                                    if "loss" in r]}
