@@ -20,10 +20,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_markdown, write_results  # noqa: E402
+from reproduce_paper import METRICS, _mean_sd  # noqa: E402
 
 from hf_hybrid.checkpoint import atomic_write_bytes  # noqa: E402
 
-METRICS = ("pool_map", "mono_map", "cross_map", "max_rd")
 LABELS = {"pool_map": "pool mAP", "mono_map": "mono mAP", "cross_map": "cross mAP", "max_rd": "MaxRD"}
 LOWER_IS_BETTER = {"max_rd"}
 BASELINES = ("x-y", "x-x-mono")
@@ -62,10 +62,6 @@ def pareto(points: dict[str, dict[str, float]], metrics) -> list[str]:
 
 def _fmt(metric: str, value: float) -> str:
     return f"{value:.2f}" if metric == "max_rd" else f"{value:.4f}"
-
-
-def _mean_sd(values: list[float]) -> tuple[float, float | None]:
-    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else None)
 
 
 def _mean_present(values) -> float | None:

@@ -141,3 +141,18 @@ def test_shipped_configs_parse(cfg):
         (owner,) = [a for a in parsed if hasattr(a, key)]
         got = getattr(owner, key)
         assert getattr(got, "value", got) == value, key  # enums of TrainingArguments compare by value
+
+
+def test_recommended_config_is_the_studied_recipe():
+    # configs/recommended.yaml must train what benchmarks/strategy_study.py measured as "hybrid-a0.5+neg1"
+    # (benchmarks/results/strategy_final.md): same recipe, same budget, same model settings
+    m, d, t = parse_args([str(Path(__file__).resolve().parents[2] / "configs" / "recommended.yaml")])
+    assert (m.model_name_or_path, m.lora, m.lora_r, m.lora_alpha, m.lora_dropout) == ("e5-small", True, 16, 32, 0.0)
+    assert (m.query_max_length, m.passage_max_length, m.loss_temperature, m.multi_positive) == (32, 64, 0.05, "mean")
+    assert not m.symmetric_loss and not m.learnable_temperature
+    assert (t.strategy, t.alpha, t.alpha_schedule) == ("hybrid", 0.5, "constant")
+    assert (t.language_negatives, t.language_negatives_from) == (1, "article")
+    assert (t.per_device_train_batch_size, t.max_steps, t.learning_rate, t.warmup_steps, t.weight_decay) == \
+        (32, 100, 2e-4, 10, 0.0)
+    assert getattr(t.lr_scheduler_type, "value", t.lr_scheduler_type) == "linear"
+    assert (d.train_data, d.test_articles, d.split_seed) == ("bundled", 3, 0)  # the quickstart's held-out split
