@@ -3,6 +3,7 @@
 - :mod:`~hf_hybrid.hub.errors`: :class:`HubError` and friends, Hub failures as messages with a remedy;
 - :mod:`~hf_hybrid.hub.secrets`: tokens never reach a card or an upload;
 - :mod:`~hf_hybrid.hub.card`: the model card, built from the training record and the evaluation results;
+- :mod:`~hf_hybrid.hub.recipe_summary`: the card's batch-recipe sentence, and the recommended recipe;
 - :mod:`~hf_hybrid.hub.publish`: one commit per publish (:func:`push`, :func:`publish_metric`,
   :func:`publish_demo`).
 

@@ -11,6 +11,9 @@ What a card says comes from two sources only, so it cannot drift from what ran:
   as a Trainer logs it (``eval_pool_map``, ...), the training pipeline's ``eval_results.json`` (its
   ``after`` metrics), or ``{dataset_name: any of those}``.
 
+The Training section also names the batch recipe in one sentence (and says when it is the recommended one):
+:mod:`hf_hybrid.hub.recipe_summary`.
+
 The usage snippets take pooling, normalisation and prompts from the checkpoint's sentence-transformers files
 (:func:`hf_hybrid.checkpoint.read_st_settings`, the same reader ``DualEncoder.from_pretrained`` uses
 for sentence-transformers folders; our own saves write both files from one config), so a cls-pooled
@@ -41,6 +44,7 @@ from hf_hybrid.checkpoint import (
 )
 from hf_hybrid.checkpoint.weights_source import WeightsSource
 from hf_hybrid.evaluation import RetrievalResult
+from hf_hybrid.hub.recipe_summary import batch_recipe_sentence
 from hf_hybrid.hub.secrets import scrub_secrets
 
 if TYPE_CHECKING:
@@ -267,6 +271,7 @@ def build_model_card(
         base_model=base_model or "BASE_MODEL",
         base_model_url=f"https://huggingface.co/{base_model}" if hub_base else "#",
         recipe=recipe_rows(record) or [("configuration", "not recorded")],
+        batch_recipe=batch_recipe_sentence(record),
         results=template_rows,
         bias_lines=bias_lines,
         weakest_lines=weakest,

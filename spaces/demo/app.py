@@ -3,16 +3,17 @@
 Run locally from a checkout with ``python spaces/demo/app.py`` (no network needed). Tabs:
 
 * Search: top-k passages of a corpus in many languages, with the language make-up of the top-k;
-* Compare: two models on the same query, side by side: zero-shot multilingual-e5-small (left) and the
-  quickstart's hybrid-trained LoRA adapter (right) by default;
+* Compare: two models on the same query, side by side: zero-shot multilingual-e5-small (left) and a trained
+  LoRA adapter (right) by default: the recommended recipe's (``outputs/recommended``) when present, else the
+  quickstart's (``outputs/quickstart``);
 * Evaluate: LAReQA mAP of a model on the bundled XQuAD-R sample, with the language-pair heatmap.
 
 The dropdowns offer the models the Space owner listed (``$HF_HYBRID_DEMO_MODEL``, ``..._MODEL_B``,
-``..._MODELS``, the quickstart checkpoint when present, ``e5-small``, and the untrained demo encoder only
-where e5-small cannot be resolved: ``demo_models.allowed_models``) and take no typed value; the defaults
-work offline (see ``demo_models.default_models``). The query comes prefilled (``demo_corpus.DEFAULT_QUERY``).
-All work other than layout lives in the ``demo_*.py`` modules beside this file, reached through
-``demo_backend`` (which re-exports what the UI needs).
+``..._MODELS``, the recommended and quickstart checkpoints when present, ``e5-small``, and the untrained
+demo encoder only where e5-small cannot be resolved: ``demo_models.allowed_models``) and take no typed
+value; the defaults work offline (see ``demo_models.default_models``). The query comes prefilled
+(``demo_corpus.DEFAULT_QUERY``). All work other than layout lives in the ``demo_*.py`` modules beside this
+file, reached through ``demo_backend`` (which re-exports what the UI needs).
 """
 
 from __future__ import annotations
@@ -224,9 +225,10 @@ def notices(defaults: backend.DefaultModels) -> tuple[str, str]:
                    f"**B:** {backend.model_label(defaults.compare_b)} · the same query and corpus: the bar charts "
                    "show the languages of each top-k.")
     else:
-        compare = ("ℹ️ No trained model to compare with yet: run the quickstart (`accelerate launch train.py "
-                   "configs/quickstart.yaml`, a few minutes on CPU) and restart; model B is then its hybrid-trained "
-                   "LoRA adapter.")
+        compare = ("ℹ️ No trained model to compare with yet: train the recommended recipe (`accelerate launch "
+                   "train.py configs/recommended.yaml`, ~10 minutes on CPU) or its quick version "
+                   "(`configs/quickstart.yaml`, a few minutes) and restart; model B is then the trained LoRA "
+                   "adapter.")
     return page, compare
 
 

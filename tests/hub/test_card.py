@@ -41,6 +41,8 @@ def test_card_yaml_holds_metadata_and_model_index(full_ckpt):
     assert "PeftModel" not in text
     assert '"query: "' in text and '"passage: "' in text  # the prompts of this checkpoint
     assert "| sampler / strategy | hybrid |" in text and "| sampler / alpha | 0.5 |" in text
+    assert ("reduces language bias.\n\nBatch recipe: hybrid (alpha 0.5: each batch monolingual with probability 0.5, "
+            "else cross-lingual).\n\nThe training record") in text  # no language negatives: not the recommended one
     assert "| de | 0.8100 | 0.5100 | 0.5200 |" in text  # mono, mean row off-diag, mean column off-diag
     assert "![xquad-r language-pair mAP](xquad_r_lang_pair_map.png)" in text
     assert (full_ckpt / "xquad_r_lang_pair_map.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
@@ -99,6 +101,17 @@ def test_flat_record_is_one_configuration_section():
     assert "| configuration / alpha | 0.5 |" in card.text
     assert card.data.to_dict()["language"] == ["de", "en"] and card.data.to_dict()["base_model"] == "org/base"
     assert "| configuration | not recorded |" in build_model_card().text
+    assert "Batch recipe" not in card.text  # an older flat record: no sampler section to describe
+
+
+def test_card_names_the_recommended_recipe():
+    record = record_fixture({"pooling": "mean"})
+    record["sampler"].update(language_negatives=1, language_negatives_from="article")
+    text = build_model_card(record=record).text
+    assert ("\n\nBatch recipe: hybrid (alpha 0.5: each batch monolingual with probability 0.5, else cross-lingual), "
+            "plus 1 negative per cross-lingual pair in the query's language (same article first). This is "
+            "hf-hybrid's recommended recipe (`configs/recommended.yaml`; see "
+            "`benchmarks/results/strategy_final.md`).\n\n") in text
 
 
 @pytest.mark.parametrize("results, name", [

@@ -93,12 +93,12 @@ def demo_environment(root: Path):
 
     The allow-list is models A and B, then :data:`UNREACHABLE_MODEL` (a Hub id the Space owner listed,
     which cannot load offline), then ``e5-small`` (offered as if it resolved: it is never loaded here). No
-    quickstart checkpoint, whatever the checkout holds.
+    trained checkpoint (recommended or quickstart), whatever the checkout holds.
     """
     import huggingface_hub.constants as hub_constants
 
     _, backend = load_demo_modules()
-    import demo_models  # where allowed_models() reads the quickstart path and the e5-small probe
+    import demo_models  # where allowed_models() reads the trained checkpoints' paths and the e5-small probe
 
     rows = small_corpus_rows()
     corpus = root / "corpus.jsonl"
@@ -114,7 +114,8 @@ def demo_environment(root: Path):
         mp.setenv("HF_HYBRID_DEMO_CACHE", str(root / "cache"))
         mp.setenv("HF_HUB_OFFLINE", "1")
         mp.setattr(hub_constants, "HF_HUB_OFFLINE", True)
-        mp.setattr(demo_models, "QUICKSTART_DIR", root / "outputs" / "quickstart")
+        mp.setattr(demo_models, "TRAINED_DIRS", (("recommended", root / "outputs" / "recommended"),
+                                                 ("quickstart", root / "outputs" / "quickstart")))
         mp.setattr(demo_models, "_probe_zero_shot", lambda: None)
         mp.delenv(backend.ENV_QUERY, raising=False)
         yield {"rows": rows, "model_a": str(model_a), "model_b": str(model_b), "corpus": corpus}
@@ -122,8 +123,9 @@ def demo_environment(root: Path):
 
 @contextlib.contextmanager
 def compare_environment(root: Path, trained: Path):
-    """The demo's defaults for real: zero-shot e5-small beside ``trained`` as the quickstart checkpoint, on the
-    :func:`bias_corpus_rows` corpus with the default query prefilled; no owner-set models; a private cache."""
+    """The demo's defaults for real: zero-shot e5-small beside ``trained`` as the quickstart checkpoint (no
+    recommended one), on the :func:`bias_corpus_rows` corpus with the default query prefilled; no owner-set models;
+    a private cache."""
     _, backend = load_demo_modules()
     import demo_models
 
@@ -136,7 +138,8 @@ def compare_environment(root: Path, trained: Path):
         mp.setenv(backend.ENV_CORPUS, str(corpus))
         mp.setenv(backend.ENV_QUERY, backend.DEFAULT_QUERY)
         mp.setenv(backend.ENV_CACHE, str(root / "cache"))
-        mp.setattr(demo_models, "QUICKSTART_DIR", Path(trained))
+        mp.setattr(demo_models, "TRAINED_DIRS", (("recommended", root / "outputs" / "recommended"),
+                                                 ("quickstart", Path(trained))))
         yield {"rows": rows, "corpus": corpus, "trained": str(trained)}
 
 

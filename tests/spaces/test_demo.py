@@ -337,7 +337,8 @@ def test_page_and_compare_notices(tmp_path, monkeypatch):
     monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: None)
     page, compare = app.notices(backend.DefaultModels("e5-small", "e5-small", "e5-small"))
     assert page == ""
-    assert "No trained model to compare with yet: run the quickstart" in compare
+    assert "No trained model to compare with yet: train the recommended recipe" in compare
+    assert "`accelerate launch train.py configs/recommended.yaml`" in compare and "`configs/quickstart.yaml`" in compare
     quick = tmp_path / "quick"
     page, compare = app.notices(backend.DefaultModels(str(quick), "e5-small", str(quick)))
     assert compare.startswith(f"**A:** multilingual-e5-small, zero-shot · **B:** {quick}")

@@ -155,7 +155,7 @@ def test_compare_tab_zero_shot_vs_trained_adapter(tmp_path, tmp_path_factory, e5
             page.get_by_role("tab", name="Compare").click()
             assert page.locator("#compare-query textarea").input_value() == backend.DEFAULT_QUERY  # prefilled
             assert page.get_by_label("Model A", exact=True).input_value() == "multilingual-e5-small, zero-shot"
-            trained_label = "quickstart: e5-small + hybrid LoRA (12 steps)"
+            trained_label = "quickstart: e5-small + hybrid α=0.5, LoRA (12 steps)"
             assert page.get_by_label("Model B", exact=True).input_value() == trained_label
             assert trained_label in page.locator("#compare-notice").inner_text()
             page.locator("#compare-btn").click()

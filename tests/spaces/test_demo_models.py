@@ -1,5 +1,6 @@
-"""spaces/demo/demo_models.py: the defaults (quickstart checkpoint, else zero-shot e5-small, else the demo
-encoder), the allow-list and labels, and loading an adapter (merged, indexed under its base's fingerprint).
+"""spaces/demo/demo_models.py: the defaults (the recommended checkpoint, else the quickstart one, else zero-shot
+e5-small, else the demo encoder), the allow-list and labels (the batch recipe from the training record), and
+loading an adapter (merged, indexed under its base's fingerprint).
 
 Tiny models only: e5-small's availability is set by replacing the probe (``_probe_zero_shot``), never by
 resolving it, so the file runs in seconds; the real e5-small is in test_demo_browser.py.
@@ -22,29 +23,40 @@ import demo_models  # noqa: E402  (importable once spaces/demo is on sys.path)
 REAL_PROBE = demo_models._probe_zero_shot.__wrapped__  # the probe without its per-process cache
 RECORD = {"base_model": "intfloat/multilingual-e5-small", "model": {"lora": {"r": 16}},
           "sampler": {"strategy": "hybrid"}, "training": {"global_step": 40}, "format_version": 2}
+#: What a run of configs/recommended.yaml records (the sampler section trimmed to what labels read).
+RECOMMENDED_RECORD = {**RECORD, "training": {"global_step": 100},
+                      "sampler": {"strategy": "hybrid", "alpha": 0.5, "alpha_schedule": "constant", "alpha_end": None,
+                                  "language_negatives": 1, "language_negatives_from": "article"}}
 TEXTS = ["Der Rhein fließt durch Köln.", "The Thames flows through London.", "塞纳河流经巴黎。", "El Sena pasa por París."]
 
 
 @pytest.fixture
 def models(tmp_path, monkeypatch):
-    """demo_models with no owner-set models, a quickstart path under tmp_path (absent), e5-small resolvable."""
+    """demo_models with no owner-set models, the trained checkpoints' paths under tmp_path (absent), e5-small
+    resolvable."""
     load_demo_modules()
     import demo_models
 
     for var in ("HF_HYBRID_DEMO_MODEL", "HF_HYBRID_DEMO_MODEL_B", "HF_HYBRID_DEMO_MODELS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("HF_HYBRID_DEMO_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr(demo_models, "QUICKSTART_DIR", tmp_path / "outputs" / "quickstart")
+    monkeypatch.setattr(demo_models, "TRAINED_DIRS", (("recommended", tmp_path / "outputs" / "recommended"),
+                                                      ("quickstart", tmp_path / "outputs" / "quickstart")))
     monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: None)
     return demo_models
 
 
+def _trained(models, tag, record):
+    """The ``tag`` checkpoint of TRAINED_DIRS (an adapter config and ``record``): its path."""
+    folder = dict(models.TRAINED_DIRS)[tag]
+    folder.mkdir(parents=True)
+    (folder / "adapter_config.json").write_text("{}")
+    (folder / "hf_hybrid_training.json").write_text(json.dumps(record))
+    return str(folder)
+
+
 def _quickstart(models, record=RECORD):
-    quick = models.QUICKSTART_DIR
-    quick.mkdir(parents=True)
-    (quick / "adapter_config.json").write_text("{}")
-    (quick / "hf_hybrid_training.json").write_text(json.dumps(record))
-    return str(quick)
+    return _trained(models, "quickstart", record)
 
 
 def test_defaults_are_zero_shot_e5_small_without_a_quickstart(models):
@@ -67,6 +79,21 @@ def test_defaults_compare_zero_shot_with_the_quickstart(models, monkeypatch):
     assert models.allowed_models() == ["org/model", "/some/dir", "org/extra", quick, "e5-small"]
     monkeypatch.delenv("HF_HYBRID_DEMO_MODEL")
     assert models.default_models() == models.DefaultModels(quick, "e5-small", "/some/dir")
+
+
+def test_the_recommended_checkpoint_comes_before_the_quickstart(models):
+    assert [tag for tag, _ in models.TRAINED_DIRS] == ["recommended", "quickstart"]
+    recommended = _trained(models, "recommended", RECOMMENDED_RECORD)
+    assert models.default_models() == models.DefaultModels(recommended, "e5-small", recommended)
+    assert models.model_choices() == [
+        ("recommended: e5-small + hybrid α=0.5 + 1 language negative, LoRA (100 steps)", recommended),
+        ("multilingual-e5-small, zero-shot", "e5-small")]
+    quick = _quickstart(models, {**RECORD, "sampler": {"strategy": "hybrid", "alpha": 0.5, "language_negatives": 0}})
+    assert models.default_models() == models.DefaultModels(recommended, "e5-small", recommended)  # still first
+    assert models.model_choices() == [
+        ("recommended: e5-small + hybrid α=0.5 + 1 language negative, LoRA (100 steps)", recommended),
+        ("quickstart: e5-small + hybrid α=0.5, LoRA (40 steps)", quick),
+        ("multilingual-e5-small, zero-shot", "e5-small")]
 
 
 def test_demo_encoder_only_when_e5_small_cannot_be_resolved(models, monkeypatch):
@@ -102,7 +129,30 @@ def test_model_labels(models, tmp_path):
     (run / "hf_hybrid_training.json").write_text("{damaged")
     assert models.model_label(str(run)) == str(run)  # a damaged record: the plain name
     quick = _quickstart(models, {**RECORD, "training": {"global_step": 12}})
-    assert models.model_label(quick) == "quickstart: e5-small + hybrid LoRA (12 steps)"
+    assert models.model_label(quick) == "quickstart: e5-small + hybrid LoRA (12 steps)"  # a record without alpha
+    recommended = dict(models.TRAINED_DIRS)["recommended"]
+    recommended.mkdir(parents=True)  # no training record: the prefix and the path
+    assert models.model_label(str(recommended)) == f"recommended ({recommended})"
+
+
+@pytest.mark.parametrize("sampler, label", [
+    ({"strategy": "hybrid", "alpha": 0.5, "alpha_schedule": "constant", "language_negatives": 0},
+     "e5-small + hybrid α=0.5, LoRA (40 steps)"),
+    ({"strategy": "hybrid", "alpha": 0.5, "alpha_schedule": "constant", "language_negatives": 1},
+     "e5-small + hybrid α=0.5 + 1 language negative, LoRA (40 steps)"),
+    ({"strategy": "hybrid", "language_negatives": 1}, "e5-small + hybrid + 1 language negative, LoRA (40 steps)"),
+    ({"strategy": "hybrid", "alpha": 0.9, "alpha_schedule": "linear", "alpha_end": 0.1},
+     "e5-small + hybrid α=0.9→0.1, LoRA (40 steps)"),
+    ({"strategy": "x-y", "alpha": 0.5, "language_negatives": 2},
+     "e5-small + x-y + 2 language negatives, LoRA (40 steps)"),
+    ({"strategy": "x-multi", "languages_per_group": 3, "language_negatives": 0}, "e5-small + x-multi LoRA (40 steps)"),
+    ({}, "e5-small + LoRA (40 steps)"),
+])
+def test_labels_name_the_batch_recipe(models, tmp_path, sampler, label):
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "hf_hybrid_training.json").write_text(json.dumps({**RECORD, "sampler": sampler}))
+    assert models.model_label(str(run)) == f"{run}: {label}"
 
 
 def test_adapter_is_merged_and_indexed_under_its_base(models, tmp_path, monkeypatch):

@@ -1,10 +1,10 @@
 """The demo Space in front of a careless or hostile visitor (issue 16): what it must refuse, and how.
 
 * Models: the choice is an allow-list set by the Space owner (``HF_HYBRID_DEMO_MODEL``, ``..._MODEL_B``,
-  ``..._MODELS``, the quickstart checkpoint when present, ``e5-small``, the untrained demo encoder only where
-  e5-small cannot be resolved). Anything else is refused
-  before anything is looked up, with one message whether the path exists, is a loadable model, or is a
-  Hub id, so the Space cannot be used to probe the server's filesystem; the dropdowns take no typed value.
+  ``..._MODELS``, the recommended and quickstart checkpoints when present, ``e5-small``, the untrained demo
+  encoder only where e5-small cannot be resolved). Anything else is refused before anything is looked up,
+  with one message whether the path exists, is a loadable model, or is a Hub id, so the Space cannot be
+  used to probe the server's filesystem; the dropdowns take no typed value.
 * Queries of non-printing characters only (zero-width, format, control, spaces) are empty queries.
 * An unexpected server error shows the friendly message, never its text or a traceback; the log has both.
 
@@ -93,12 +93,13 @@ def test_model_dropdowns_offer_only_the_allow_list(served):
 
 def test_engine_refuses_models_outside_the_allow_list(tmp_path, monkeypatch):
     _, backend = load_demo_modules()
-    import demo_models  # where allowed_models() reads the quickstart path and the e5-small probe
+    import demo_models  # where allowed_models() reads the trained checkpoints' paths and the e5-small probe
 
     texts = ["Der Rhein fließt durch Köln.", "The Thames flows through London.", "塞纳河流经巴黎。"]
     listed = make_tiny_encoder(tmp_path / "listed", texts)
     unlisted = make_tiny_encoder(tmp_path / "unlisted", texts, seed=1)
-    monkeypatch.setattr(demo_models, "QUICKSTART_DIR", tmp_path / "outputs" / "quickstart")
+    monkeypatch.setattr(demo_models, "TRAINED_DIRS", (("recommended", tmp_path / "outputs" / "recommended"),
+                                                      ("quickstart", tmp_path / "outputs" / "quickstart")))
     monkeypatch.setattr(demo_models, "_probe_zero_shot", lambda: None)  # e5-small offered, never loaded here
     monkeypatch.delenv("HF_HYBRID_DEMO_MODEL", raising=False)
     monkeypatch.delenv("HF_HYBRID_DEMO_MODEL_B", raising=False)
