@@ -93,6 +93,7 @@ RECIPES: dict[str, Recipe] = {
     "hybrid-a0.25+neg1": Recipe("hybrid", alpha=0.25, language_negatives=1),
     "x-multi-m2-b64": Recipe("x-multi", batch_size=64, languages_per_group=2),
     "hybrid-a0.5+neg1": Recipe("hybrid", alpha=0.5, language_negatives=1),
+    "hybrid-a0.75+neg1": Recipe("hybrid", alpha=0.75, language_negatives=1),
 }
 
 
