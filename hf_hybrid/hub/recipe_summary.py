@@ -128,7 +128,7 @@ def _strategy(sampler: Mapping[str, Any]) -> str:
         return _hybrid(sampler)
     if strategy == "x-multi":
         m = _count(sampler.get("languages_per_group"))
-        languages = f"{m} languages" if m else "several languages"
+        languages = (f"{m} language" if m == 1 else f"{m} languages") if m else "several languages"
         return f"x-multi (each group in {languages} per batch, all of them positives of its queries)"
     return f"{strategy} ({_STRATEGIES[strategy]})" if strategy in _STRATEGIES else strategy
 

@@ -41,7 +41,7 @@ def test_card_yaml_holds_metadata_and_model_index(full_ckpt):
     assert "PeftModel" not in text
     assert '"query: "' in text and '"passage: "' in text  # the prompts of this checkpoint
     assert "| sampler / strategy | hybrid |" in text and "| sampler / alpha | 0.5 |" in text
-    assert ("reduces language bias.\n\nBatch recipe: hybrid (alpha 0.5: each batch monolingual with probability 0.5, "
+    assert ("and language bias.\n\nBatch recipe: hybrid (alpha 0.5: each batch monolingual with probability 0.5, "
             "else cross-lingual).\n\nThe training record") in text  # no language negatives: not the recommended one
     assert "| de | 0.8100 | 0.5100 | 0.5200 |" in text  # mono, mean row off-diag, mean column off-diag
     assert "![xquad-r language-pair mAP](xquad_r_lang_pair_map.png)" in text
