@@ -545,20 +545,20 @@ def report(a) -> None:
 
 # ============================================================================ CLI
 
-def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+def add_study_args(p: argparse.ArgumentParser, *, results_dir: Path, mlqa_articles: int, mlqa_help: str,
+                   jobs: int, save_steps: int) -> None:
+    """The options this study shares with strategy_study.py (model, data, split, training budget, launcher);
+    each script adds its own (which runs, batch size, ...) and its defaults where they differ."""
     p.add_argument("--model", default=str(DEFAULT_MODEL), help="converted multilingual-e5-small directory")
     p.add_argument("--xquad", default=None, help="XQuAD-R directory (default ../shared/data/xquad-r)")
     p.add_argument("--mlqa", default=None, help="MLQA-R directory (default ../shared/data/mlqa-r; skipped if absent)")
-    p.add_argument("--results-dir", default=str(PAPER_DIR))
-    p.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
+    p.add_argument("--results-dir", default=str(results_dir))
     p.add_argument("--seeds", nargs="+", type=int, default=[0])
     p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--test-articles", type=int, default=12, help="held-out XQuAD-R articles (of 48)")
+    p.add_argument("--test-articles", type=int, default=12, help="held-out XQuAD-R test articles (of 48)")
     p.add_argument("--split-seed", type=int, default=0)
-    p.add_argument("--mlqa-articles", type=int, default=100, help="MLQA-R articles in the pool (0 = all 520)")
+    p.add_argument("--mlqa-articles", type=int, default=mlqa_articles, help=mlqa_help)
     p.add_argument("--steps", type=int, default=100)
-    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--lr", type=float, default=2e-4)
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--lora-r", type=int, default=16)
@@ -567,9 +567,17 @@ def main() -> None:
     p.add_argument("--passage-max-length", type=int, default=64)
     p.add_argument("--eval-batch-size", type=int, default=64)
     p.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    p.add_argument("--jobs", type=int, default=max(1, (os.cpu_count() or 1)), help="runs at a time")
-    p.add_argument("--save-steps", type=int, default=30, help="checkpoint interval (resumability)")
+    p.add_argument("--jobs", type=int, default=jobs, help="runs at a time")
+    p.add_argument("--save-steps", type=int, default=save_steps, help="checkpoint interval (resumability)")
     p.add_argument("--report", action="store_true", help="only aggregate existing results")
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_study_args(p, results_dir=PAPER_DIR, mlqa_articles=100, mlqa_help="MLQA-R articles in the pool (0 = all 520)",
+                   jobs=max(1, (os.cpu_count() or 1)), save_steps=30)
+    p.add_argument("--runs", nargs="+", choices=list(RUNS), default=list(RUNS))
+    p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--worker-run", choices=list(RUNS), help=argparse.SUPPRESS)
     a = p.parse_args()
 

@@ -292,12 +292,17 @@ def progress(a, name: str, seed: int) -> str:
     return f"stopped, last checkpoint at step {max(steps)} of {a.steps}" if steps else "not started or no checkpoint"
 
 
+def requested(a) -> list[tuple[str, int]]:
+    """The (recipe, seed) runs the command asks for, seed-major; the zero-shot entry only for seed 0."""
+    return [(n, s) for s in a.seeds for n in a.recipes if RECIPES[n].trains or s == 0]
+
+
 def report(a, unfinished: list[str]) -> None:
     """Tables of the phase (strategy_report.py), listing the requested runs that have no result."""
     have = {f.stem for f in (Path(a.results_dir) / a.phase).glob("*.json")}
     named = {u.split(" ")[0] for u in unfinished}
-    unfinished = unfinished + [f"{n}-s{s} ({progress(a, n, s)})" for s in a.seeds for n in a.recipes
-                               if (RECIPES[n].trains or s == 0) and f"{n}-s{s}" not in have | named]
+    unfinished = unfinished + [f"{n}-s{s} ({progress(a, n, s)})" for n, s in requested(a)
+                               if f"{n}-s{s}" not in have | named]
     strategy_report.report(a, list(RECIPES), unfinished)
 
 
@@ -306,32 +311,13 @@ def report(a, unfinished: list[str]) -> None:
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--phase", choices=["validation", "final"], required=True)
-    p.add_argument("--model", default=str(rp.DEFAULT_MODEL), help="converted multilingual-e5-small directory")
-    p.add_argument("--xquad", default=None, help="XQuAD-R directory (default ../shared/data/xquad-r)")
-    p.add_argument("--mlqa", default=None, help="MLQA-R directory (final phase; default ../shared/data/mlqa-r)")
-    p.add_argument("--results-dir", default=str(STUDY_DIR))
+    rp.add_study_args(p, results_dir=STUDY_DIR, mlqa_articles=0, jobs=2, save_steps=20,
+                      mlqa_help="final phase: MLQA-R articles (0 = all 520)")
     p.add_argument("--recipes", nargs="+", choices=list(RECIPES), default=list(RECIPES))
-    p.add_argument("--seeds", nargs="+", type=int, default=[0])
-    p.add_argument("--seed", type=int, default=0, help=argparse.SUPPRESS)
-    p.add_argument("--test-articles", type=int, default=12, help="held-out XQuAD-R test articles (of 48)")
-    p.add_argument("--split-seed", type=int, default=0)
     p.add_argument("--val-articles", type=int, default=6, help="validation articles carved from the training ones")
     p.add_argument("--val-seed", type=int, default=0)
-    p.add_argument("--mlqa-articles", type=int, default=0, help="final phase: MLQA-R articles (0 = all 520)")
-    p.add_argument("--steps", type=int, default=100)
     p.add_argument("--batch-size", type=int, default=None, help=argparse.SUPPRESS)  # set by each recipe
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--warmup", type=int, default=10)
-    p.add_argument("--lora-r", type=int, default=16)
-    p.add_argument("--lora-alpha", type=int, default=32)
-    p.add_argument("--query-max-length", type=int, default=32)
-    p.add_argument("--passage-max-length", type=int, default=64)
-    p.add_argument("--eval-batch-size", type=int, default=64)
-    p.add_argument("--threads", type=int, default=1, help="torch threads per run")
-    p.add_argument("--jobs", type=int, default=2, help="runs at a time")
-    p.add_argument("--save-steps", type=int, default=20, help="checkpoint interval (resumability)")
     p.add_argument("--deadline", default=None, help="HH:MM UTC: kill runs still going then (state is kept)")
-    p.add_argument("--report", action="store_true", help="only aggregate existing results")
     p.add_argument("--worker-run", choices=list(RECIPES), help=argparse.SUPPRESS)
     a = p.parse_args()
     if a.worker_run:
@@ -340,8 +326,7 @@ def main() -> None:
     unfinished: list[str] = []
     if not a.report:
         rp.require_model(a.model)
-        todo = [(n, s) for s in a.seeds for n in a.recipes
-                if (RECIPES[n].trains or s == 0) and not existing_ok(a, n, s)]  # zero-shot: seed 0 only
+        todo = [(n, s) for n, s in requested(a) if not existing_ok(a, n, s)]
         print(f"to run: {todo}", flush=True)
         unfinished = launch(a, todo)
     report(a, unfinished)
