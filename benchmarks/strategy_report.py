@@ -20,7 +20,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import RESULTS, machine_markdown, write_results  # noqa: E402
-from reproduce_paper import METRICS, _mean_sd  # noqa: E402
+from reproduce_paper import METRICS, _mean_sd, fmt  # noqa: E402
 
 from hf_hybrid.checkpoint import atomic_write_bytes  # noqa: E402
 
@@ -72,10 +72,6 @@ def _mean_present(values) -> float | None:
 
 def _cell(value: float | None, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
-
-
-def _ms(metric: str, ms: tuple[float, float | None]) -> str:
-    return _fmt(metric, ms[0]) + (f" ± {_fmt(metric, ms[1])}" if ms[1] is not None else "")
 
 
 def _first_trained(res: dict[str, dict[str, Any]], keys: list[str]) -> dict[str, Any]:
@@ -231,7 +227,7 @@ def final_report(a, order: list[str], unfinished: list[str], out_dir: Path) -> t
         for n in names:
             e = agg[n]
             md.append(f"| {'**' + n + '**' if n == RECOMMENDED else n} | {','.join(map(str, e['seeds']))} | "
-                      f"{e['questions_per_step']} | " + " | ".join(_ms(m, e[ds][m]) for m in METRICS)
+                      f"{e['questions_per_step']} | " + " | ".join(fmt(e[ds][m], 2 if m == "max_rd" else 4) for m in METRICS)
                       + f" | {statistics.fmean(e['train_wall_s']):.0f} |")
         targets = TARGETS[ds]
         md += ["", "Targets (issue 12, mean of 3 seeds; a recipe with fewer seeds is checked on its mean): " + ", ".join(
